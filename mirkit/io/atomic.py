@@ -1,0 +1,97 @@
+"""Atomic file writes: write to a temporary file beside the target, then rename.
+
+A reader never sees a half-written output, and a failed write leaves any previous file
+untouched. ``AtomicGroup`` extends this to the several files one input produces: all are
+written to temporaries first and renamed only when every one of them succeeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from mirkit.errors import InputError
+
+
+def _temp_path_for(target: Path) -> Path:
+    """Create (and close) an empty temporary file in ``target``'s folder, keeping its suffix."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}",
+                                dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path`` atomically.
+
+    The temporary file lives in the same folder (so the rename cannot cross file systems)
+    and keeps the target's suffix, so libraries that pick a format from the extension work.
+    On any exception the temporary file is removed and ``path`` is left as it was.
+
+    Examples
+    --------
+    >>> with atomic_write("out.npz") as tmp:   # doctest: +SKIP
+    ...     np.savez(tmp, x=x)
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"cannot write '{target}': it is a directory; give a file path")
+    tmp = _temp_path_for(target)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+class AtomicGroup:
+    """All-or-nothing writing of several files.
+
+    ``group.path(target)`` hands out a temporary path per target; ``commit()`` renames them
+    all into place, ``discard()`` deletes them. Used as a context manager it commits on
+    success and discards on error, so one input never leaves a partial set of outputs.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Path, Path]] = []
+
+    def path(self, target: str | os.PathLike[str]) -> Path:
+        """Return a fresh temporary path that ``commit()`` will move to ``target``."""
+        target = Path(target)
+        if target.is_dir():
+            raise InputError(f"cannot write '{target}': it is a directory; give a file path")
+        tmp = _temp_path_for(target)
+        self._pending.append((tmp, target))
+        return tmp
+
+    def commit(self) -> list[Path]:
+        """Move every temporary file onto its target; return the targets."""
+        done = []
+        for tmp, target in self._pending:
+            os.replace(tmp, target)
+            done.append(target)
+        self._pending.clear()
+        return done
+
+    def discard(self) -> None:
+        """Delete every temporary file not yet committed."""
+        for tmp, _ in self._pending:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        self._pending.clear()
+
+    def __enter__(self) -> AtomicGroup:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
