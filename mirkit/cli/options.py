@@ -1,0 +1,219 @@
+"""Every shared CLI option, defined once, and the decorator that gives commands them.
+
+A command module writes only what is its own::
+
+    @command(app, "make-dmelodies", common=("output", "filename", "existing", "format"),
+             defaults={"filename": "dMelodies_dataset.npz"})
+    def make_dmelodies_cmd(run: RunOptions, limit: Annotated[int | None, ...] = None) -> int:
+        ...
+
+The decorator appends the chosen common options to the command's signature (so typer shows
+and parses them), builds a :class:`RunOptions` from them, and maps errors to the CLI
+contract: a :class:`~mirkit.errors.MirkitError` becomes one ``mirkit: error: ...`` line on
+stderr and its exit code (1 for a bad input, 2 for a usage or model error); ``--debug``
+adds the traceback. The command returns its exit code (0 or 1).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+import traceback
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mirkit.errors import MirkitError, ParameterError
+from mirkit.io.batch import ExistingPolicy, parse_shard
+from mirkit.io.report import Console, OutputFormat, Reporter
+
+PANEL = "Common options"
+
+
+@dataclass
+class RunOptions:
+    """The common options of one invocation, parsed and checked."""
+
+    inputs: list[str]
+    output: Path
+    filename: str
+    existing: ExistingPolicy
+    fmt: OutputFormat | None
+    quiet: bool
+    debug: bool
+    device: str
+    shard: tuple[int, int] | None
+    jobs: int
+
+    @property
+    def console(self) -> Console:
+        return Console(quiet=self.quiet)
+
+    def reporter(self, columns: Sequence[str] = ()) -> Reporter:
+        return Reporter(self.fmt, columns=columns)
+
+
+# name -> (annotation, default). Help texts say what the option does for every command;
+# a command narrows a help text or a default through `helps=` / `defaults=`.
+_COMMON: dict[str, tuple[Any, Any]] = {
+    "inputs": (Annotated[list[str] | None, typer.Argument(
+        help="Input files, folders (searched recursively) or glob patterns; '-' reads "
+             "newline-separated paths from standard input.", show_default=False)], None),
+    "output": (Annotated[Path, typer.Option(
+        "--output", "-o", help="Folder to write results into (created when missing).",
+        rich_help_panel=PANEL)], Path(".")),
+    "filename": (Annotated[str, typer.Option(
+        "--filename", help="Output file name template inside --output.",
+        rich_help_panel=PANEL)], "{track}.{ext}"),
+    "skip_existing": (Annotated[bool, typer.Option(
+        "--skip-existing", help="Leave an input whose outputs all exist already.",
+        rich_help_panel=PANEL)], False),
+    "overwrite": (Annotated[bool, typer.Option(
+        "--overwrite", help="Replace existing outputs (default: an existing output is an "
+                            "error for that input).", rich_help_panel=PANEL)], False),
+    "fmt": (Annotated[OutputFormat | None, typer.Option(
+        "--format", help="How results are printed on stdout (default: table on a terminal, "
+                         "jsonl when piped).", show_default=False, rich_help_panel=PANEL,
+        case_sensitive=False)], None),
+    "quiet": (Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bars, notes or summary on stderr (errors still "
+                              "print).", rich_help_panel=PANEL)], False),
+    "debug": (Annotated[bool, typer.Option(
+        "--debug", help="Show tracebacks with errors.", rich_help_panel=PANEL)], False),
+    "device": (Annotated[str, typer.Option(
+        "--device", "-d", help="Compute device: auto, cpu, cuda, cuda:N or mps.",
+        rich_help_panel=PANEL)], "auto"),
+    "shard": (Annotated[str | None, typer.Option(
+        "--shard", metavar="K/N", help="Process only every N-th input starting at the K-th "
+                                       "(K counts from 1), for array jobs.",
+        rich_help_panel=PANEL)], None),
+    "jobs": (Annotated[int, typer.Option(
+        "--jobs", "-j", help="Inputs processed in parallel on the CPU side.",
+        rich_help_panel=PANEL)], 1),
+}
+
+# groups a command can ask for by name
+_GROUPS = {"existing": ("skip_existing", "overwrite")}
+_ALWAYS = ("fmt", "quiet", "debug")
+
+
+def _with_help(annotation: Any, help_text: str) -> Any:
+    base, info = annotation.__origin__, annotation.__metadata__[0]
+    info = type(info).__new__(type(info))
+    info.__dict__.update(annotation.__metadata__[0].__dict__)
+    info.help = help_text
+    return Annotated[base, info]
+
+
+def command(app: typer.Typer, name: str, *, common: Sequence[str] = (),
+            defaults: dict[str, Any] | None = None, helps: dict[str, str] | None = None,
+            help: str | None = None) -> Callable[[Callable[..., int | None]], Callable[..., None]]:
+    """Register ``fn(run: RunOptions, **own_options) -> exit code`` as a subcommand.
+
+    Parameters
+    ----------
+    common : sequence of str
+        Shared options the command takes: ``inputs``, ``output``, ``filename``,
+        ``existing`` (``--skip-existing`` and ``--overwrite``), ``device``, ``shard``,
+        ``jobs``. ``--format``, ``--quiet`` and ``--debug`` are always added.
+    defaults, helps : dict, optional
+        Per-command default values and help texts of shared options.
+    """
+    defaults = defaults or {}
+    helps = helps or {}
+    names: list[str] = []
+    for item in (*common, *_ALWAYS):
+        names.extend(_GROUPS.get(item, (item,)))
+    unknown = [n for n in names if n not in _COMMON]
+    if unknown:
+        raise ValueError(f"unknown common option(s) {unknown}")
+
+    def decorate(fn: Callable[..., int | None]) -> Callable[..., None]:
+        sig = inspect.signature(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in sig.parameters.values() if p.name != "run"]
+        added = []
+        for n in names:
+            annotation, default = _COMMON[n]
+            if n in helps:
+                annotation = _with_help(annotation, helps[n])
+            added.append(inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY,
+                                           annotation=annotation,
+                                           default=defaults.get(n, default)))
+        # typer needs positional arguments (inputs) before options
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
+        params.sort(key=lambda p: p.name != "inputs")
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> None:
+            shared = {n: kwargs.pop(n) for n in names}
+            debug = bool(shared.get("debug")) or os.environ.get("MIRKIT_DEBUG") == "1"
+            console = Console(quiet=bool(shared.get("quiet")))
+            try:
+                run = _run_options(shared, defaults)
+                code = fn(run=run, **kwargs)
+            except MirkitError as exc:
+                if debug:
+                    traceback.print_exc(file=sys.stderr)
+                console.error(str(exc))
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                console.error("interrupted")
+                raise typer.Exit(130) from None
+            except BrokenPipeError:
+                # stdout closed early (e.g. `| head`): stop quietly, as Unix tools do
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                raise typer.Exit(1) from None
+            except Exception as exc:
+                if debug:
+                    raise
+                console.error(f"internal error {type(exc).__name__}: {exc} "
+                              f"(run with --debug for the traceback)")
+                raise typer.Exit(1) from None
+            raise typer.Exit(code or 0)
+
+        del wrapper.__wrapped__
+        wrapper.__signature__ = sig.replace(parameters=params,  # type: ignore[attr-defined]
+                                            return_annotation=None)
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        app.command(name, help=help or inspect.getdoc(fn))(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _run_options(shared: dict[str, Any], defaults: dict[str, Any]) -> RunOptions:
+    if shared.get("skip_existing") and shared.get("overwrite"):
+        raise ParameterError("--skip-existing and --overwrite contradict each other; "
+                             "give one of them")
+    existing = (ExistingPolicy.SKIP if shared.get("skip_existing") else
+                ExistingPolicy.OVERWRITE if shared.get("overwrite") else ExistingPolicy.ERROR)
+    device = shared.get("device", "auto")
+    if "device" in shared:
+        from mirkit.engine.device import check_device_spec
+
+        device = check_device_spec(device)
+    jobs = int(shared.get("jobs", 1))
+    if jobs < 1:
+        raise ParameterError(f"--jobs {jobs}: must be at least 1")
+    shard = parse_shard(shared["shard"]) if shared.get("shard") else None
+    return RunOptions(
+        inputs=list(shared.get("inputs") or []),
+        output=Path(shared.get("output", defaults.get("output", "."))),
+        filename=str(shared.get("filename", defaults.get("filename", "{track}.{ext}"))),
+        existing=existing,
+        fmt=shared.get("fmt"),
+        quiet=bool(shared.get("quiet")),
+        debug=bool(shared.get("debug")),
+        device=device,
+        shard=shard,
+        jobs=jobs,
+    )
