@@ -35,6 +35,9 @@ def make_dmelodies_cmd(
         "--no-npz", help="Write only the --export files, no .npz.")] = False,
     compress: Annotated[bool, typer.Option(
         "--compress", help="Write a compressed .npz (the original is uncompressed).")] = False,
+    list_items: Annotated[bool, typer.Option(
+        "--list", help="Print one row per item (index, factor values, melody) instead of "
+                       "the summary row.")] = False,
 ) -> int:
     """Regenerate the dMelodies dataset (1,354,752 two-bar melodies, 9 factors) exactly.
 
@@ -46,11 +49,19 @@ def make_dmelodies_cmd(
 
       mirkit make-dmelodies -o data/
 
-      mirkit make-dmelodies -o demo/ --limit 8 --export midi
+      mirkit make-dmelodies -o demo/ --limit 8 --export midi --list
+
+      mirkit make-dmelodies --no-npz --list --indices 0-3 --format csv
     """
     from mirkit.errors import ParameterError
     from mirkit.io.batch import ItemResult, Status
-    from mirkit.tasks.make_dmelodies import EXPORT_FORMATS, make_dmelodies, parse_indices
+    from mirkit.tasks.make_dmelodies import (
+        EXPORT_FORMATS,
+        item_rows,
+        make_dmelodies,
+        parse_indices,
+        select_items,
+    )
 
     exports: list[tuple[str, Path]] = []
     for spec in export or []:
@@ -60,8 +71,9 @@ def make_dmelodies_cmd(
             raise ParameterError(f"--export {spec!r}: format must be one of "
                                  f"{', '.join(EXPORT_FORMATS)} (optionally =DIR)")
         exports.append((fmt, Path(folder) if folder else run.output / fmt))
-    if no_npz and not exports:
-        raise ParameterError("--no-npz without --export writes nothing; add --export midi")
+    if no_npz and not exports and not list_items:
+        raise ParameterError("--no-npz without --export or --list does nothing; add "
+                             "--export midi or --list")
 
     console = run.console
 
@@ -69,14 +81,25 @@ def make_dmelodies_cmd(
         if res.status is Status.FAILED:
             console.error(f"{res.input}: {res.error}")
 
-    reporter = run.reporter(COLUMNS)
+    selection = parse_indices(indices) if indices is not None else None
+    if no_npz and not exports:          # --list alone: print, write nothing
+        reporter = run.reporter()
+        for row in item_rows(select_items(selection, limit=limit, shard=run.shard)):
+            reporter.add(row)
+        reporter.close()
+        return 0
+
     summary = make_dmelodies(
         None if no_npz else run.output / run.filename,
-        indices=parse_indices(indices) if indices is not None else None,
-        limit=limit, shard=run.shard, compress=compress, existing=run.existing,
+        indices=selection, limit=limit, shard=run.shard, compress=compress, existing=run.existing,
         exports=exports, jobs=run.jobs, on_export=on_export)
-    status = "failed" if summary["failed"] else "done"
-    reporter.add({"status": status, **summary})
+    if list_items:
+        reporter = run.reporter()
+        for row in item_rows(select_items(selection, limit=limit, shard=run.shard)):
+            reporter.add(row)
+    else:
+        reporter = run.reporter(COLUMNS)
+        reporter.add({"status": "failed" if summary["failed"] else "done", **summary})
     reporter.close()
     console.note(f"{summary['items']} items in {summary['seconds']:.1f} s"
                  + (f", {summary['failed']} export(s) failed" if summary["failed"] else ""))

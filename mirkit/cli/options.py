@@ -22,7 +22,7 @@ import os
 import sys
 import traceback
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +30,15 @@ from typing import Annotated, Any
 import typer
 
 from mirkit.errors import MirkitError, ParameterError
-from mirkit.io.batch import ExistingPolicy, parse_shard
+from mirkit.io.batch import (
+    ExistingPolicy,
+    ItemResult,
+    Status,
+    expand_inputs,
+    parse_shard,
+    run_batch,
+    take_shard,
+)
 from mirkit.io.report import Console, OutputFormat, Reporter
 
 PANEL = "Common options"
@@ -57,6 +65,36 @@ class RunOptions:
 
     def reporter(self, columns: Sequence[str] = ()) -> Reporter:
         return Reporter(self.fmt, columns=columns)
+
+    def process(self, work: Callable[[Path], dict[str, Any] | None], *,
+                extensions: Collection[str], columns: Sequence[str] = (),
+                what: str = "inputs") -> int:
+        """Run ``work`` on every input file: the whole batch contract in one call.
+
+        Expands ``inputs`` (files, folders, globs, ``-``), keeps this ``--shard``, runs the
+        items (``--jobs`` at a time) while streaming result rows to stdout, prints one error
+        line per failed input and a summary on stderr, and returns the exit code (0 or 1).
+        """
+        if not self.inputs:
+            raise ParameterError(f"no {what} given: name files, folders or globs, or '-' to "
+                                 f"read paths from standard input")
+        paths, problems = expand_inputs(self.inputs, extensions=extensions)
+        paths = take_shard(paths, self.shard)
+        reporter = self.reporter(("input", "status", *columns, "error"))
+        console = self.console
+
+        with console.progress(len(paths), what) as bar:
+            def on_result(res: ItemResult) -> None:
+                if res.status is Status.FAILED:
+                    console.error(f"{res.input}: {res.error}")
+                reporter.add(res.row())
+                bar.advance()
+
+            summary = run_batch(paths, work, jobs=self.jobs, on_result=on_result,
+                                problems=problems, debug=self.debug)
+        reporter.close()
+        console.note(summary.line())
+        return summary.exit_code
 
 
 # name -> (annotation, default). Help texts say what the option does for every command;

@@ -83,9 +83,6 @@ _INEXACT_SEEK_FORMATS = frozenset({"MP3"})
 #: Frames per libsndfile read call (bounds the scratch buffer, not the result).
 _READ_BLOCK_FRAMES = 1 << 16
 
-#: Subtypes holding floating-point samples (no clipping needed, NaN possible).
-_FLOAT_SUBTYPES = frozenset({"FLOAT", "DOUBLE"})
-
 
 @dataclass(frozen=True)
 class AudioInfo:
@@ -142,18 +139,13 @@ class AudioBlock:
 
 def _check_rate(value: object, what: str) -> int:
     """Return ``value`` as a positive whole number of Hz, or raise ParameterError."""
-    ok = (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-        and float(value) > 0
-        and float(value).is_integer()
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        hz = float(value)
+        if math.isfinite(hz) and hz > 0 and hz.is_integer():
+            return int(hz)
+    raise ParameterError(
+        f"{what} {value!r} Hz is not valid: give a positive whole number of Hz, e.g. 44100"
     )
-    if not ok:
-        raise ParameterError(
-            f"{what} {value!r} Hz is not valid: give a positive whole number of Hz, e.g. 44100"
-        )
-    return int(float(value))  # type: ignore[arg-type]
 
 
 def _check_seconds(value: object, what: str, *, allow_zero: bool) -> float:
@@ -322,7 +314,7 @@ def _read(f: sf.SoundFile, frames: int, p: Path) -> NDArray[np.float32]:
             break
         out[:, done:done + n] = scratch[:n].T
         done += n
-    return out[:, :done]
+    return out if done == frames else np.ascontiguousarray(out[:, :done])
 
 
 def _seek(f: sf.SoundFile, frame: int, p: Path) -> None:

@@ -193,7 +193,10 @@ def output_path(output_dir: str | os.PathLike[str], template: str, **fields: Any
         The values the template may use; an unknown field is a :class:`ParameterError`
         listing the known ones.
     """
-    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    except ValueError as exc:
+        raise ParameterError(f"--filename {template!r} is not a valid template: {exc}") from None
     unknown = sorted({n.split(".")[0].split("[")[0] for n in names} - set(fields))
     if unknown:
         raise ParameterError(

@@ -25,6 +25,16 @@ Writers
 
 Both write atomically and create missing parent folders. All third-party errors surface as
 :class:`~mirkit.errors.InputError` naming the file.
+
+Known limits (of the libraries underneath)
+    * MIDI tempi are whole microseconds per quarter, so 90 qpm is stored as 666 667 us and
+      reads back as 89.99996 qpm. pretty_midi does not report the title (track 0's name),
+      drops tracks without notes, and lets one note-off end every open note of that pitch.
+    * music21 re-derives a MusicXML instrument from its name when the program is a piano
+      one, so programs 1-7 read back as 0. music21 refuses ABC tunes that state neither
+      ``M:`` nor ``L:``; the reader adds ABC's default ``L:1/8`` for them.
+    * Unpitched percussion notes in MusicXML take their instrument's General MIDI drum key;
+      those without one are skipped.
 """
 
 from __future__ import annotations
@@ -301,13 +311,13 @@ class Score:
         first, second = (onset_beats, offset_beats) if by_beats else (onset, offset)
         if first is None or second is None:
             raise ParameterError("give both the onsets and the offsets of the notes")
-        cols = np.broadcast_arrays(
+        broadcast = np.broadcast_arrays(
             np.asarray(pitch), np.asarray(first, dtype=np.float64),
             np.asarray(second, dtype=np.float64), np.asarray(velocity), np.asarray(part),
         )
-        if cols[0].ndim > 1:
-            raise ParameterError(f"note columns must be 1-D, got shape {cols[0].shape}")
-        cols = [np.atleast_1d(c) for c in cols]
+        if broadcast[0].ndim > 1:
+            raise ParameterError(f"note columns must be 1-D, got shape {broadcast[0].shape}")
+        cols = [np.atleast_1d(c) for c in broadcast]
         tempos = _normalise_tempos(tempos)
         notes = np.empty(cols[0].shape[0], dtype=NOTE_DTYPE)
         limits = np.iinfo(np.int16)
@@ -390,6 +400,12 @@ def _check_notes(notes: NDArray[Any], n_parts: int) -> None:
 # --------------------------------------------------------------------------- reading
 
 
+def _describe(exc: BaseException) -> str:
+    """One line for a third-party exception: its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def _resolve_format(path: Path, fmt: str | None) -> str:
     if fmt is not None:
         key = fmt.lower().lstrip(".")
@@ -402,7 +418,7 @@ def _resolve_format(path: Path, fmt: str | None) -> str:
     if suffix not in _FORMAT_BY_EXTENSION:
         raise InputError(
             f"cannot read '{path}': unsupported extension '{suffix}'; supported are "
-            f"{', '.join(sorted(SYMBOLIC_EXTENSIONS))}"
+            f"{', '.join(sorted(SYMBOLIC_EXTENSIONS))} (or pass format=...)"
         )
     return _FORMAT_BY_EXTENSION[suffix]
 
@@ -475,8 +491,8 @@ def _read_midi(path: Path) -> Score:
         pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as exc:  # mido/pretty_midi raise many types on corrupt data
         raise InputError(
-            f"cannot read MIDI file '{path}': {type(exc).__name__}: {exc}; it is corrupt or "
-            "not a Standard MIDI File"
+            f"cannot read MIDI file '{path}': {_describe(exc)}; it is corrupt or not a "
+            "Standard MIDI File"
         ) from exc
     resolution = float(pm.resolution)
     times, qpms = pm.get_tempo_changes()
@@ -579,10 +595,7 @@ def _read_music21(path: Path, fmt: str, index: int) -> Score:
         raise
     except Exception as exc:  # music21 and xml raise many types on malformed files
         kind = {"abc": "ABC", "humdrum": "kern", "musicxml": "MusicXML"}[fmt]
-        raise InputError(
-            f"cannot parse {kind} file '{path}': {type(exc).__name__}: "
-            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'}"
-        ) from exc
+        raise InputError(f"cannot parse {kind} file '{path}': {_describe(exc)}") from exc
     if isinstance(parsed, stream.Opus):
         scores = list(parsed.scores)
         if not 0 <= index < len(scores):
@@ -596,26 +609,24 @@ def _read_music21(path: Path, fmt: str, index: int) -> Score:
     except (InputError, ParameterError):
         raise
     except Exception as exc:
-        raise InputError(
-            f"cannot convert '{path}' to notes: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise InputError(f"cannot convert '{path}' to notes: {_describe(exc)}") from exc
 
 
 def _score_from_music21(s: Any) -> Score:
     """Flatten a parsed music21 Score/Part into a :class:`Score` (see module docstring)."""
-    from music21 import dynamics, instrument, meter, note, stream, tempo
+    from music21 import chord, dynamics, instrument, meter, note, stream, tempo
 
     s.stripTies(inPlace=True)
     parts_m21 = list(s.parts) if isinstance(s, stream.Score) else []
     if not parts_m21:
         parts_m21 = [s]
     parts: list[PartInfo] = []
-    rows: list[tuple[float, float, int, int, int]] = []  # on, off, pitch, velocity (0=unset)
+    rows: list[tuple[float, float, int, int, int]] = []  # on, off, pitch, velocity, part
     tempo_at: dict[float, float] = {}
     sigs: list[tuple[float, int, int]] = []
     for k, part in enumerate(parts_m21):
         flat = part.flatten()
-        inst = part.getInstrument(returnDefault=True)
+        inst = part.getInstrument(returnDefault=True) or instrument.Instrument()
         program = inst.midiProgram if inst.midiProgram is not None else 0
         is_drum = inst.midiChannel == DRUM_CHANNEL or isinstance(
             inst, instrument.UnpitchedPercussion)
@@ -636,7 +647,7 @@ def _score_from_music21(s: Any) -> Score:
                 continue
             on = float(flat.elementOffset(el))
             off = on + float(el.quarterLength)
-            for member in (el.notes if el.isChord else (el,)):
+            for member in (el.notes if isinstance(el, chord.ChordBase) else (el,)):
                 if isinstance(member, note.Note):
                     midi = member.pitch.midi
                 elif isinstance(member, note.Unpitched):
@@ -846,7 +857,5 @@ def write_musicxml(
     except (InputError, OSError):
         raise
     except Exception as exc:  # music21 notation errors
-        raise InputError(
-            f"cannot write MusicXML '{target}': {type(exc).__name__}: {exc}"
-        ) from exc
+        raise InputError(f"cannot write MusicXML '{target}': {_describe(exc)}") from exc
     return target

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,25 @@ def item_stem(index: int) -> str:
             f"{f[3]}_{f[4]}_{dirs}")
 
 
+def item_rows(indices: Sequence[int] | NDArray[np.int64]) -> Iterator[dict[str, Any]]:
+    """One row per item: its index, human-readable factor values and its 16 tokens.
+
+    ``melody`` is the token names joined by spaces (``rest`` for rests), e.g.
+    ``C4 E4 G4 F4 A4 C5 rest rest G4 B4 D5 C4 E4 G4 rest rest``.
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    factors = dm.index_to_factors(idx).tolist()
+    toks = dm.tokens(idx).tolist()
+    for i, f, t in zip(idx.tolist(), factors, toks, strict=True):
+        row: dict[str, Any] = {
+            "index": i, "tonic": dm.TONICS[f[0]], "octave": dm.OCTAVES[f[1]],
+            "scale": dm.SCALES[f[2]], "rhythm_bar1": f[3], "rhythm_bar2": f[4]}
+        for k in range(4):
+            row[f"arp_chord{k + 1}"] = dm.ARP_DIRECTIONS[f[5 + k]]
+        row["melody"] = " ".join(dm.VOCABULARY[x] for x in t)
+        yield row
+
+
 def melody_score(index: int) -> Any:
     """The item as a :class:`mirkit.io.symbolic.Score`: one part, 4/4, 120 quarters/min."""
     from mirkit.io import symbolic
@@ -102,6 +121,23 @@ def export_item(index: int, fmt: str, folder: Path, existing: ExistingPolicy) ->
     writer = symbolic.write_midi if fmt == "midi" else symbolic.write_musicxml
     writer(melody_score(index), path)
     return {"path": str(path)}
+
+
+def select_items(indices: Sequence[int] | NDArray[np.int64] | None, *, limit: int | None = None,
+                 shard: tuple[int, int] | None = None) -> NDArray[np.int64]:
+    """Apply ``indices`` (default: all), then ``shard``, then ``limit``; never empty."""
+    idx = (np.arange(dm.NUM_ITEMS, dtype=np.int64) if indices is None
+           else np.asarray(indices, dtype=np.int64))
+    if shard is not None:
+        k, n = shard
+        idx = idx[k - 1::n]
+    if limit is not None:
+        if limit < 1:
+            raise ParameterError(f"--limit {limit}: must be at least 1")
+        idx = idx[:limit]
+    if idx.size == 0:
+        raise ParameterError("the selection of items is empty (check --indices, --shard)")
+    return idx
 
 
 def make_dmelodies(
@@ -160,18 +196,7 @@ def make_dmelodies(
     if output is None and not exports:
         raise ParameterError("nothing to write: give an output file or an export format")
 
-    idx = (np.arange(dm.NUM_ITEMS, dtype=np.int64) if indices is None
-           else np.asarray(indices, dtype=np.int64))
-    if shard is not None:
-        k, n = shard
-        idx = idx[k - 1::n]
-    if limit is not None:
-        if limit < 1:
-            raise ParameterError(f"--limit {limit}: must be at least 1")
-        idx = idx[:limit]
-    if idx.size == 0:
-        raise ParameterError("the selection of items is empty (check --indices, --shard)")
-
+    idx = select_items(indices, limit=limit, shard=shard)
     summary: dict[str, Any] = {
         "output": str(output) if output is not None else None,
         "items": int(idx.size),

@@ -1,0 +1,44 @@
+# mirkit: set-up, demo and tests. `make demo` and `make test` install what they need first.
+#
+# torch: a plain `pip install torch` on a Linux machine pulls the CUDA build (several GB).
+# `make install` therefore installs torch on its own first, only when none is present:
+#   TORCH_SPEC  (default torch==2.13.0)  and  TORCH_INDEX (default: pip's configured index).
+# CPU-only elsewhere:  make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# NVIDIA GPU:          make install TORCH_INDEX=https://download.pytorch.org/whl/cu126
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+STAMP := $(VENV)/.mirkit-installed
+DEMO_OUT ?= out/demo
+
+.PHONY: install demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || \
+	  $(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -e ".[test]"
+	@$(BIN)/python -c "import torch; print('mirkit installed with torch', torch.__version__)"
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/mirkit make-dmelodies -o $(DEMO_OUT) --indices 0-5,112896,1354751 --export midi \
+	  --overwrite --list --format table
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check mirkit tests benchmarks
+	$(BIN)/mypy mirkit
+
+bench: install
+	$(BIN)/python benchmarks/make_dmelodies.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
