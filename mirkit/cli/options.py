@@ -16,6 +16,7 @@ adds the traceback. The command returns its exit code (0 or 1).
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import os
@@ -142,9 +143,7 @@ _ALWAYS = ("fmt", "quiet", "debug")
 
 
 def _with_help(annotation: Any, help_text: str) -> Any:
-    base, info = annotation.__origin__, annotation.__metadata__[0]
-    info = type(info).__new__(type(info))
-    info.__dict__.update(annotation.__metadata__[0].__dict__)
+    base, info = annotation.__origin__, copy.copy(annotation.__metadata__[0])
     info.help = help_text
     return Annotated[base, info]
 

@@ -6,6 +6,7 @@ This is the library API behind ``mirkit make-dmelodies``; the data definition li
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -140,6 +141,10 @@ def select_items(indices: Sequence[int] | NDArray[np.int64] | None, *, limit: in
     return idx
 
 
+def _export_label(fmt: str, index: int) -> str:
+    return f"{fmt}:{index}"
+
+
 def make_dmelodies(
     output: str | os.PathLike[str] | None,
     *,
@@ -219,9 +224,8 @@ def make_dmelodies(
     for fmt, folder in exports:
         folder = Path(folder)
         batch: BatchSummary = run_batch(
-            idx.tolist(),
-            lambda i, fmt=fmt, folder=folder: export_item(i, fmt, folder, existing),
-            label=lambda i, fmt=fmt: f"{fmt}:{i}", jobs=jobs, on_result=on_export)
+            idx.tolist(), functools.partial(export_item, fmt=fmt, folder=folder, existing=existing),
+            label=functools.partial(_export_label, fmt), jobs=jobs, on_result=on_export)
         summary[f"{fmt}_written"] = batch.count(Status.DONE)
         summary[f"{fmt}_skipped"] = batch.count(Status.SKIPPED)
         summary[f"{fmt}_failed"] = batch.count(Status.FAILED)
