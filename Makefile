@@ -38,6 +38,7 @@ lint: install
 	$(BIN)/mypy mirkit
 
 bench: install
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/make_dmelodies.py
 
 clean:

@@ -23,8 +23,8 @@ def main() -> None:
     sample = rng.integers(0, dm.NUM_ITEMS, size=10_000)
     estimated = dm.estimate_factors(dm.tokens(sample))
     accuracy = (estimated == dm.index_to_factors(sample)).mean(axis=0)
-    print("attribute accuracy on clean tokens:", dict(zip(dm.FACTOR_NAMES, accuracy.round(3),
-                                                          strict=True)))
+    print("attribute accuracy on clean tokens:",
+          {name: round(float(a), 3) for name, a in zip(dm.FACTOR_NAMES, accuracy, strict=True)})
 
     test = DMelodiesDataset(split="test", seed=0)       # generated in memory, ~2 s
     tokens, factors = test[0]
