@@ -53,7 +53,8 @@ def _has_extension(path: Path, extensions: Collection[str]) -> bool:
     return any(name.endswith(ext) for ext in extensions)
 
 
-def _scan_folder(folder: Path, extensions: Collection[str]) -> list[Path]:
+def scan_folder(folder: Path, extensions: Collection[str]) -> list[Path]:
+    """Files under ``folder`` (recursively) with one of ``extensions``, sorted; hidden skipped."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -110,7 +111,7 @@ def expand_inputs(specs: Sequence[str], *, extensions: Collection[str],
             continue
         p = Path(spec).expanduser()
         if p.is_dir():
-            found = _scan_folder(p, extensions)
+            found = scan_folder(p, extensions)
             if not found:
                 problems.append(InputProblem(
                     spec, f"folder '{spec}' holds no supported files ({', '.join(exts)})"))
