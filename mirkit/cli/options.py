@@ -33,14 +33,16 @@ import typer
 from mirkit.errors import MirkitError, ParameterError
 from mirkit.io.batch import (
     ExistingPolicy,
+    InputProblem,
     ItemResult,
     Status,
+    claim_outputs,
     expand_inputs,
     parse_shard,
     run_batch,
     take_shard,
 )
-from mirkit.io.report import Console, OutputFormat, Reporter
+from mirkit.io.report import Console, OutputFormat, Reporter, check_report_path, save_rows
 
 PANEL = "Common options"
 
@@ -67,33 +69,66 @@ class RunOptions:
     def reporter(self, columns: Sequence[str] = ()) -> Reporter:
         return Reporter(self.fmt, columns=columns)
 
-    def process(self, work: Callable[[Path], dict[str, Any] | None], *,
-                extensions: Collection[str], columns: Sequence[str] = (),
-                what: str = "inputs") -> int:
-        """Run ``work`` on every input file: the whole batch contract in one call.
+    def process(self, work: Callable[[Any], dict[str, Any] | None], *,
+                extensions: Collection[str] = (), columns: Sequence[str] = (),
+                what: str = "inputs", items: Sequence[Any] | None = None,
+                problems: Sequence[InputProblem] = (), label: Callable[[Any], str] = str,
+                aggregate: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+                report: Path | None = None) -> int:
+        """Run ``work`` on every input: the whole batch contract in one call.
 
-        Expands ``inputs`` (files, folders, globs, ``-``), keeps this ``--shard``, runs the
-        items (``--jobs`` at a time) while streaming result rows to stdout, prints one error
-        line per failed input and a summary on stderr, and returns the exit code (0 or 1).
+        By default the items are the input files: ``inputs`` expanded (files, folders,
+        globs, ``-``) with ``extensions``. A caller that pairs its own items (evaluation)
+        passes ``items`` and ``problems`` instead. This ``--shard`` is kept, items run
+        ``--jobs`` at a time, result rows stream to stdout, each failed item prints one
+        error line and the end a summary on stderr.
+
+        A work result with a ``rows`` list reports one row per entry (e.g. one per
+        separated target); ``aggregate`` turns the rows of all finished items into extra
+        rows (status ``aggregate``) printed last; ``report`` also saves every row to a
+        ``.json`` or ``.csv`` file (atomically, under the overwrite policy).
+
+        Returns
+        -------
+        int
+            The exit code: 0 when no item failed, else 1.
         """
-        if not self.inputs:
-            raise ParameterError(f"no {what} given: name files, folders or globs, or '-' to "
-                                 f"read paths from standard input")
-        paths, problems = expand_inputs(self.inputs, extensions=extensions)
-        paths = take_shard(paths, self.shard)
-        reporter = self.reporter(("input", "status", *columns, "error"))
+        if items is None:
+            if not self.inputs:
+                raise ParameterError(f"no {what} given: name files, folders or globs, or '-' "
+                                     f"to read paths from standard input")
+            items, problems = expand_inputs(self.inputs, extensions=extensions)
+        if report is not None:
+            check_report_path(report)
+            claim_outputs([report], self.existing)
+        items = take_shard(items, self.shard)
+        cols = ("input", "status", *columns, "error")
+        reporter = self.reporter(cols)
         console = self.console
+        done_rows: list[dict[str, Any]] = []
 
-        with console.progress(len(paths), what) as bar:
+        with console.progress(len(items), what) as bar:
             def on_result(res: ItemResult) -> None:
                 if res.status is Status.FAILED:
                     console.error(f"{res.input}: {res.error}")
-                reporter.add(res.row())
+                sub = res.fields.pop("rows", None)
+                rows = ([{"input": res.input, "status": str(res.status), **r} for r in sub]
+                        if sub is not None else [res.row()])
+                for row in rows:
+                    reporter.add(row)
+                if res.status is Status.DONE:
+                    done_rows.extend(rows)
                 bar.advance()
 
-            summary = run_batch(paths, work, jobs=self.jobs, on_result=on_result,
-                                problems=problems, debug=self.debug)
+            summary = run_batch(items, work, label=label, jobs=self.jobs,
+                                on_result=on_result, problems=problems, debug=self.debug)
+        if aggregate is not None and done_rows:
+            for row in aggregate(done_rows):
+                reporter.add({"status": "aggregate", **row})
         reporter.close()
+        if report is not None:
+            save_rows(report, reporter.rows, columns=cols)
+            console.note(f"results saved to {report}")
         console.note(summary.line())
         return summary.exit_code
 

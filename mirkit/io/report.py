@@ -114,6 +114,8 @@ class Reporter:
             for row in self.rows:
                 cols += [k for k in row if k not in cols]
             cols = [c for c in cols if any(c in r for r in self.rows)]
+            if "error" in cols:                      # the long message reads best last
+                cols = [c for c in cols if c != "error"] + ["error"]
             table = Table(show_edge=False, header_style="bold")
             for c in cols:
                 table.add_column(c, overflow="fold")
@@ -123,6 +125,43 @@ class Reporter:
             width = None if isatty is not None and isatty() else 10_000  # files: no folding
             RichConsole(file=self.stream, soft_wrap=False, width=width).print(table)
         self.stream.flush()
+
+
+REPORT_SUFFIXES = (".json", ".csv")
+
+
+def check_report_path(path: Path) -> None:
+    """A report file must end in .json or .csv (checked before any work is done)."""
+    from mirkit.errors import ParameterError
+
+    if path.suffix.lower() not in REPORT_SUFFIXES:
+        raise ParameterError(f"--report '{path}': the file name must end in .json or .csv")
+
+
+def save_rows(path: Path, rows: Sequence[dict[str, Any]], *, columns: Sequence[str] = ()
+              ) -> None:
+    """Write result rows to ``path`` (``.json``: an array; ``.csv``: a table), atomically.
+
+    CSV columns are ``columns`` first, then any other keys in order of appearance; columns
+    empty in every row are left out.
+    """
+    from mirkit.io.atomic import atomic_write
+
+    check_report_path(path)
+    with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        if path.suffix.lower() == ".json":
+            json.dump([{k: _jsonable(v) for k, v in r.items()} for r in rows], fh, indent=2,
+                      ensure_ascii=False)
+            fh.write("\n")
+            return
+        cols = list(columns)
+        for row in rows:
+            cols += [k for k in row if k not in cols]
+        cols = [c for c in cols if any(row.get(c) not in (None, "") for row in rows)]
+        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
 
 
 class Console:

@@ -1,0 +1,212 @@
+"""Evaluation tasks behind ``mirkit evaluate``: load, pair, score, aggregate.
+
+Each ``*_item`` function scores one reference/estimate pair and returns result fields (with
+a ``rows`` list when one item gives several rows, e.g. one per separated target). The
+metric definitions live in :mod:`mirkit.metrics`; this module only reads files and pairs
+them, and raises :class:`~mirkit.errors.InputError` naming the item when they do not fit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mirkit.errors import InputError
+from mirkit.io.batch import ExistingPolicy, claim_outputs
+from mirkit.io.pairing import Pair, Track
+
+NOTE_EXTENSIONS = frozenset({".mid", ".midi", ".csv", ".tsv", ".txt"})
+SCORE_EXTENSIONS = frozenset({".mid", ".midi", ".xml", ".musicxml", ".mxl", ".abc", ".krn"})
+STATS = ("median", "mean")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def aggregate_rows(rows: Sequence[dict[str, Any]], *, group_by: Sequence[str] = (),
+                   stats: Sequence[str] = STATS) -> list[dict[str, Any]]:
+    """Median and mean of every numeric column over items, per group.
+
+    NaN values (a metric undefined for an item, shown as null in that item's row) are left
+    out of the statistic; ``items`` counts the rows of the group.
+    """
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row.get(g) for g in group_by), []).append(row)
+    out = []
+    for key, members in groups.items():
+        cols: list[str] = []
+        for r in members:
+            cols += [c for c, v in r.items() if c not in cols and c not in group_by
+                     and c not in ("input", "status", "items") and _is_number(v)]
+        for stat in stats:
+            agg: dict[str, Any] = {"input": f"({stat})", **dict(zip(group_by, key, strict=True)),
+                                   "items": len(members)}
+            for c in cols:
+                vals = np.array([float(r[c]) for r in members if _is_number(r.get(c))])
+                vals = vals[np.isfinite(vals)]
+                if vals.size:
+                    agg[c] = float(np.median(vals) if stat == "median" else np.mean(vals))
+            out.append(agg)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# separation
+# --------------------------------------------------------------------------------------
+
+def _load_stack(paths: Sequence[Path], item: str, role: str) -> tuple[np.ndarray, int]:
+    """Audio files of one track stacked to (nsrc, nsamples, nchan); same rate and length."""
+    from mirkit.io.audio import load_audio
+
+    arrays, rates = [], []
+    for p in paths:
+        y, sr = load_audio(p)
+        arrays.append(y)
+        rates.append(sr)
+    if len(set(rates)) > 1:
+        desc = ", ".join(f"{p.name} {r} Hz" for p, r in zip(paths, rates, strict=True))
+        raise InputError(f"track '{item}': {role} files differ in sample rate ({desc})")
+    lengths = {a.shape[1] for a in arrays}
+    if len(lengths) > 1:
+        desc = ", ".join(f"{p.name} {a.shape[1]}" for p, a in zip(paths, arrays, strict=True))
+        raise InputError(f"track '{item}': {role} files differ in length (samples: {desc})")
+    chans = {a.shape[0] for a in arrays}
+    if len(chans) > 1:
+        raise InputError(f"track '{item}': {role} files differ in channel count {sorted(chans)}")
+    return np.stack([a.T for a in arrays]).astype(np.float64), rates[0]
+
+
+def separation_item(pair: tuple[Track, Track], *, window_seconds: float, hop_seconds: float,
+                    device: str | None, json_dir: Path | None,
+                    existing: ExistingPolicy) -> dict[str, Any]:
+    """BSS-eval v4 (museval-exact), SI-SDR and SDR improvement for one track."""
+    from mirkit.io.atomic import atomic_write
+    from mirkit.metrics import separation as sep
+
+    ref, est = pair
+    names = sorted(ref.targets)
+    json_path = None
+    if json_dir is not None:
+        json_path = json_dir / f"{ref.name}.json"
+        claim_outputs([json_path], existing)
+    refs, sr = _load_stack([ref.targets[n] for n in names], ref.name, "reference")
+    ests, est_sr = _load_stack([est.targets[n] for n in names], ref.name, "estimate")
+    if est_sr != sr:
+        raise InputError(f"track '{ref.name}': estimates are at {est_sr} Hz but references at "
+                         f"{sr} Hz; resample the estimates")
+    if ests.shape != refs.shape:
+        diff = ests.shape[1] - refs.shape[1]
+        raise InputError(
+            f"track '{ref.name}': estimates are {abs(diff)} samples "
+            f"{'longer' if diff > 0 else 'shorter'} than references"
+            if diff else f"track '{ref.name}': estimate shape {ests.shape[1:]} differs from "
+                         f"reference {refs.shape[1:]} (samples, channels)")
+    try:
+        sep.validate(refs, ests)
+    except InputError as exc:
+        raise InputError(f"track '{ref.name}': {exc}") from None
+    window = sep.seconds_to_samples(window_seconds, sr)
+    hop = sep.seconds_to_samples(hop_seconds, sr)
+    frames = sep.bss_eval_v4(refs, ests, window=window, hop=hop, device=device)
+    medians = sep.aggregate(frames, how="median")
+    sisdr = sep.si_sdr(refs, ests)
+    sdri = None
+    if ref.mixture is not None:
+        mix, mix_sr = _load_stack([ref.mixture], ref.name, "mixture")
+        if mix_sr != sr or mix.shape[1:] != refs.shape[1:]:
+            raise InputError(f"track '{ref.name}': the mixture's rate or shape differs from the "
+                             f"references'")
+        sdri = sep.sdr_improvement(refs, ests, mix[0], window=window, hop=hop)
+    rows = []
+    for i, name in enumerate(names):
+        row: dict[str, Any] = {"target": name}
+        for metric in ("SDR", "ISR", "SIR", "SAR"):
+            row[metric] = float(medians[metric][i])
+        row["SI-SDR"] = float(sisdr[i])
+        if sdri is not None:
+            row["SDRi"] = float(sdri[i])
+        rows.append(row)
+    if json_path is not None:
+        doc = sep.museval_json(frames, source_names=names, sr=sr, window=window, hop=hop)
+        with atomic_write(json_path) as tmp:
+            tmp.write_text(json.dumps(doc, indent=2, allow_nan=True))
+    return {"rows": rows}
+
+
+# --------------------------------------------------------------------------------------
+# transcription
+# --------------------------------------------------------------------------------------
+
+def transcription_item(pair: Pair, *, hop_seconds: float, instruments: bool) -> dict[str, Any]:
+    """Note, multi-pitch and (when both sides carry labels) instrument-aware metrics."""
+    from mirkit.metrics import transcription as tr
+
+    ref = tr.read_notes(pair.reference)
+    est = tr.read_notes(pair.estimate)
+    if not instruments:
+        ref = tr.NoteList(ref.intervals, ref.pitches, ref.velocities, None)
+        est = tr.NoteList(est.intervals, est.pitches, est.velocities, None)
+    try:
+        scores = tr.evaluate_note_lists(ref, est, hop_seconds=hop_seconds)
+    except InputError as exc:
+        raise InputError(f"'{pair.name}': {exc}") from None
+    return scores
+
+
+# --------------------------------------------------------------------------------------
+# single-pair tasks: rows of (metric, value)
+# --------------------------------------------------------------------------------------
+
+def metric_rows(scores: dict[str, float], **extra: Any) -> list[dict[str, Any]]:
+    """``{name: value}`` as rows ``{"metric": name, "value": value}``."""
+    return [{**extra, "metric": k, "value": (float(v) if _is_number(v) else v)}
+            for k, v in scores.items()]
+
+
+def finite_or_error(scores: dict[str, float], item: str) -> dict[str, float]:
+    """Refuse NaN in an item's summary numbers (never a silent NaN in an aggregate)."""
+    bad = [k for k, v in scores.items() if _is_number(v) and not math.isfinite(float(v))]
+    if bad:
+        raise InputError(f"'{item}': metric(s) {', '.join(bad)} are undefined for this input")
+    return scores
+
+
+# --------------------------------------------------------------------------------------
+# disentanglement
+# --------------------------------------------------------------------------------------
+
+FACTOR_KEYS = ("factors", "attributes", "a")
+
+
+def npz_array(path: Path, keys: Sequence[str]) -> np.ndarray:
+    """The first of ``keys`` present in an ``.npz`` file (InputError listing what it has)."""
+    try:
+        with np.load(path, allow_pickle=False) as zf:
+            for key in keys:
+                if key in zf.files:
+                    return np.asarray(zf[key])
+            raise InputError(f"'{path}' has none of the arrays {', '.join(keys)} "
+                             f"(it has: {', '.join(zf.files) or 'nothing'})")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"'{path}' is not a readable .npz file: {exc}") from None
+
+
+def load_latents(estimate: Path, reference: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Latent codes ``z`` from ``estimate`` and factors from ``reference`` (or ``estimate``)."""
+    from mirkit.metrics.disentanglement import read_latents_npz
+
+    if reference is None:
+        return read_latents_npz(estimate)
+    z = npz_array(estimate, ("z",))
+    a = npz_array(reference, FACTOR_KEYS)
+    if len(z) != len(a):
+        raise InputError(f"'{estimate}' has {len(z)} latent codes but '{reference}' has "
+                         f"{len(a)} factor rows")
+    return z, a
