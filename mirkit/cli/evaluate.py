@@ -94,6 +94,63 @@ def transcription_cmd(
                        what="items", report=report, aggregate=aggregate_rows)
 
 
+@command(evaluate_app, "tagging", common=("existing",), helps=_HELPS)
+def tagging_cmd(
+    run: RunOptions,
+    reference: Annotated[Path, typer.Option(
+        "--reference", "-r", show_default=False,
+        help="Labels CSV: item,tag1,tag2,... with 0/1 (empty cell = unknown, OpenMIC-style), "
+             "or long item,tag,value.")],
+    estimate: Annotated[Path, typer.Option(
+        "--estimate", "-e", show_default=False,
+        help="Scores CSV in the same layout, keyed by the same item ids.")],
+    report: Report = None,
+    threshold: Annotated[float, typer.Option(
+        help="Score at or above which a tag counts as predicted.")] = 0.5,
+) -> int:
+    """ROC-AUC and PR-AUC per tag, macro and micro; F1, precision and recall at a threshold.
+
+    One row per tag, then the macro row (mean over tags with a known positive and negative)
+    and the micro row (all known entries pooled).
+
+    Example: mirkit evaluate tagging -r labels.csv -e scores.csv --format table
+    """
+    from mirkit.io.pairing import pair_files
+    from mirkit.tasks.evaluate import TAG_METRICS, TABLE_EXTENSIONS, tagging_item
+
+    pairs, problems = pair_files(reference, estimate, extensions=TABLE_EXTENSIONS)
+    console = run.console
+    return run.process(lambda p: tagging_item(p, threshold=threshold, warn=console.note),
+                       items=pairs, problems=problems, label=lambda p: p.name,
+                       columns=("tag", *TAG_METRICS, "tags"), what="files", report=report)
+
+
+@command(evaluate_app, "assessment", common=("existing",), helps=_HELPS)
+def assessment_cmd(
+    run: RunOptions,
+    reference: Annotated[Path, typer.Option(
+        "--reference", "-r", show_default=False,
+        help="Reference ratings CSV: item,criterion1,criterion2,...")],
+    estimate: Annotated[Path, typer.Option(
+        "--estimate", "-e", show_default=False,
+        help="Predicted ratings CSV with the same items and criteria.")],
+    report: Report = None,
+) -> int:
+    """R², Pearson r, Spearman rho, MAE and RMSE between predicted and reference ratings.
+
+    One row per criterion, then the mean over criteria.
+
+    Example: mirkit evaluate assessment -r jury.csv -e predicted.csv
+    """
+    from mirkit.io.pairing import pair_files
+    from mirkit.tasks.evaluate import ASSESSMENT_METRICS, TABLE_EXTENSIONS, assessment_item
+
+    pairs, problems = pair_files(reference, estimate, extensions=TABLE_EXTENSIONS)
+    return run.process(assessment_item, items=pairs, problems=problems,
+                       label=lambda p: p.name, what="files", report=report,
+                       columns=("criterion", *ASSESSMENT_METRICS, "items"))
+
+
 @command(evaluate_app, "disentanglement", common=("existing",), helps=_HELPS)
 def disentanglement_cmd(
     run: RunOptions, estimate: Annotated[Path, typer.Option(

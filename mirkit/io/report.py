@@ -51,12 +51,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, precise: bool = False) -> str:
+    """Text of a value: 6 significant digits for tables, full precision (``precise``) in CSV."""
     value = _jsonable(value)
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return repr(value) if precise else f"{value:.6g}"
     if isinstance(value, (list, dict)):
         return json.dumps(value, separators=(",", ":"))
     return str(value)
@@ -98,7 +99,7 @@ class Reporter:
                 self._csv = csv.DictWriter(self.stream, fieldnames=cols, extrasaction="ignore",
                                            lineterminator="\n")
                 self._csv.writeheader()
-            self._csv.writerow({k: _cell(v) for k, v in row.items()})
+            self._csv.writerow({k: _cell(v, precise=True) for k, v in row.items()})
             self.stream.flush()
 
     def close(self) -> None:
@@ -161,7 +162,7 @@ def save_rows(path: Path, rows: Sequence[dict[str, Any]], *, columns: Sequence[s
         writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            writer.writerow({k: _cell(v, precise=True) for k, v in row.items()})
 
 
 class Console:

@@ -210,3 +210,57 @@ def load_latents(estimate: Path, reference: Path | None = None) -> tuple[np.ndar
         raise InputError(f"'{estimate}' has {len(z)} latent codes but '{reference}' has "
                          f"{len(a)} factor rows")
     return z, a
+
+
+# --------------------------------------------------------------------------------------
+# tagging and assessment: one pair of tables, one row per tag / criterion
+# --------------------------------------------------------------------------------------
+
+TABLE_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
+TAG_METRICS = ("ROC-AUC", "PR-AUC", "F1", "Precision", "Recall")
+
+
+def tagging_item(pair: Pair, *, threshold: float, warn: Any = None) -> dict[str, Any]:
+    """Per-tag ROC-AUC, PR-AUC, F1/precision/recall, then the macro and micro rows.
+
+    ``pair.reference`` holds the 0/1 labels (empty cells: unknown), ``pair.estimate`` the
+    scores. Tags without a known positive or negative are named through ``warn`` and left
+    out of the macro means.
+    """
+    import warnings
+
+    from mirkit.metrics import tagging as tg
+
+    labels = tg.read_labels_csv(pair.reference)
+    scores = tg.read_scores_csv(pair.estimate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tg.ExcludedTagsWarning)
+        result = tg.evaluate_tables(scores, labels, threshold=threshold)
+    if result.excluded_tags and warn is not None:
+        warn(f"{len(result.excluded_tags)} tag(s) without a known positive or negative were "
+             f"left out of the macro averages: {', '.join(result.excluded_tags)}")
+    rows = [{"tag": tag, **values} for tag, values in result.per_tag.items()]
+    for avg in ("macro", "micro"):
+        rows.append({"tag": f"({avg})",
+                     **{m: result.summary[f"{m} {avg}"] for m in TAG_METRICS},
+                     "tags": int(result.summary["Tags evaluated"])})
+    return {"rows": rows}
+
+
+ASSESSMENT_METRICS = ("R2", "Pearson r", "Spearman rho", "MAE", "RMSE")
+
+
+def assessment_item(pair: Pair) -> dict[str, Any]:
+    """R², Pearson r, Spearman rho, MAE and RMSE per criterion, then their mean."""
+    from mirkit.metrics import assessment as am
+
+    ref = am.read_ratings_csv(pair.reference)
+    pred = am.read_ratings_csv(pair.estimate)
+    scores = am.evaluate_tables(ref, pred)
+    items = int(scores["Items"])
+    crits = [k[len("R2 ["):-1] for k in scores if k.startswith("R2 [")]
+    rows = [{"criterion": c, **{m: scores[f"{m} [{c}]"] for m in ASSESSMENT_METRICS},
+             "items": items} for c in crits]
+    rows.append({"criterion": "(mean)", **{m: scores[m] for m in ASSESSMENT_METRICS},
+                 "items": items})
+    return {"rows": rows}
