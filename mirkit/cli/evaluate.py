@@ -151,6 +151,52 @@ def assessment_cmd(
                        columns=("criterion", *ASSESSMENT_METRICS, "items"))
 
 
+@command(evaluate_app, "generation", common=("existing",), helps=_HELPS)
+def generation_cmd(
+    run: RunOptions,
+    reference: Annotated[Path, typer.Option(
+        "--reference", "-r", show_default=False,
+        help="Folder (or file) of reference pieces: MIDI, MusicXML, ABC or kern.")],
+    estimate: Annotated[Path, typer.Option(
+        "--estimate", "-e", show_default=False, help="Folder (or file) of generated pieces.")],
+    report: Report = None,
+    feature: Annotated[list[str] | None, typer.Option(
+        "--feature", help="MGEval feature to compare (repeatable); default: all whole-piece "
+                          "features (per-bar ones need --num-bar).")] = None,
+    distance: Annotated[str, typer.Option(
+        help="Distance between feature vectors: euclidean, emd or kl.")] = "euclidean",
+    part: Annotated[int | None, typer.Option(
+        help="Part (track) index to analyse; default: all non-drum parts merged.")] = None,
+    num_bar: Annotated[int | None, typer.Option(
+        "--num-bar", help="Bars per piece for the per-bar features.")] = None,
+    bleu: Annotated[bool, typer.Option(
+        "--bleu/--no-bleu", help="Also corpus BLEU-4 of the pitch and duration streams "
+                                 "(monophonic pieces).")] = False,
+) -> int:
+    """MGEval (Yang & Lerch 2018) between a generated and a reference set, and BLEU streams.
+
+    Per feature: mean and std over each set, and KL divergence and overlapping area of the
+    intra-set vs inter-set distance distributions (Gaussian KDE), for each set.
+
+    Example: mirkit evaluate generation -r heldout/ -e generated/ --bleu --format table
+    """
+    from mirkit.io.pairing import Pair
+    from mirkit.tasks.evaluate import MGEVAL_COLUMNS, generation_item
+
+    for path, opt in ((reference, "--reference"), (estimate, "--estimate")):
+        if not path.exists():
+            from mirkit.errors import ParameterError
+
+            raise ParameterError(f"{opt} '{path}' does not exist")
+    item = Pair(f"{estimate.name} vs {reference.name}", reference, estimate)
+    console = run.console
+    return run.process(
+        lambda p: generation_item(p, features=feature, distance=distance, part=part,
+                                  num_bar=num_bar, bleu=bleu, warn=console.note),
+        items=[item], label=lambda p: p.name, columns=MGEVAL_COLUMNS, what="sets",
+        report=report)
+
+
 @command(evaluate_app, "disentanglement", common=("existing",), helps=_HELPS)
 def disentanglement_cmd(
     run: RunOptions, estimate: Annotated[Path, typer.Option(

@@ -264,3 +264,70 @@ def assessment_item(pair: Pair) -> dict[str, Any]:
     rows.append({"criterion": "(mean)", **{m: scores[m] for m in ASSESSMENT_METRICS},
                  "items": items})
     return {"rows": rows}
+
+
+# --------------------------------------------------------------------------------------
+# generation: two sets of scores
+# --------------------------------------------------------------------------------------
+
+MGEVAL_COLUMNS = ("feature", "mean (generated)", "std (generated)", "mean (reference)",
+                  "std (reference)", "KL (generated)", "OA (generated)", "KL (reference)",
+                  "OA (reference)", "value", "note")
+
+
+def read_score_set(root: Path, role: str) -> dict[str, Any]:
+    """Every score file under ``root`` (or ``root`` itself), keyed by relative name."""
+    from mirkit.io.batch import scan_folder
+    from mirkit.io.symbolic import read_score
+
+    files = [root] if root.is_file() else scan_folder(root, SCORE_EXTENSIONS)
+    if not files:
+        raise InputError(f"{role} '{root}' holds no score files "
+                         f"({', '.join(sorted(SCORE_EXTENSIONS))})")
+    base = root.parent if root.is_file() else root
+    return {p.relative_to(base).with_suffix("").as_posix(): read_score(p) for p in files}
+
+
+def generation_item(pair: Pair, *, features: Sequence[str] | None, distance: str,
+                    part: int | None, num_bar: int | None, bleu: bool,
+                    warn: Any = None) -> dict[str, Any]:
+    """MGEval (intra/inter-set distances, KDE, KL and overlap) and BLEU streams.
+
+    ``pair.reference`` and ``pair.estimate`` are folders (or files) of scores. For BLEU each
+    generated piece is compared with the reference of the same name when every generated
+    piece has one, otherwise with all references. A feature whose distances within a set
+    are all equal (e.g. note count when every piece has 16 notes) has no KDE: its KL and
+    overlap are left empty, its row says why, and ``warn`` names it.
+    """
+    from mirkit.metrics import generation as gen
+
+    refs = read_score_set(pair.reference, "--reference")
+    gens = read_score_set(pair.estimate, "--estimate")
+    results = gen.mgeval(list(gens.values()), list(refs.values()), features=features,
+                         distance=distance, part=part, num_bar=num_bar,  # type: ignore[arg-type]
+                         on_degenerate="nan")
+    rows: list[dict[str, Any]] = []
+    for name, r in results.items():
+        row: dict[str, Any] = {"feature": name}
+        if np.ndim(r.set1_mean) == 0:
+            row |= {"mean (generated)": float(r.set1_mean), "std (generated)": float(r.set1_std),
+                    "mean (reference)": float(r.set2_mean), "std (reference)": float(r.set2_std)}
+        stats = {"KL (generated)": r.set1_kl, "OA (generated)": r.set1_oa,
+                 "KL (reference)": r.set2_kl, "OA (reference)": r.set2_oa}
+        undefined = [k for k, v in stats.items() if not math.isfinite(v)]
+        row |= {k: (None if k in undefined else float(v)) for k, v in stats.items()}
+        if undefined:
+            row["note"] = "distances all equal within a set: no KDE, KL/OA undefined"
+            if warn is not None:
+                warn(f"feature '{name}': {', '.join(undefined)} undefined (all distances "
+                     f"within a set are equal)")
+        rows.append(row)
+    if bleu:
+        names = list(gens)
+        if all(n in refs for n in names):
+            references: list[Any] = [refs[n] for n in names]
+        else:
+            references = [list(refs.values())] * len(names)
+        for key, value in gen.bleu_streams(references, list(gens.values()), part=part).items():
+            rows.append({"feature": key, "value": float(value)})
+    return {"rows": rows, "generated": len(gens), "reference": len(refs)}

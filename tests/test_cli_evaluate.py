@@ -1,0 +1,206 @@
+"""`mirkit evaluate TASK`: pairing, values against the reference libraries, errors, reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mirkit.cli.app import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> Any:
+    return runner.invoke(app, ["evaluate", *args])
+
+
+def rows(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# ------------------------------------------------------------------ transcription
+
+REF_NOTES = "onset,offset,pitch\n0.0,0.5,60\n0.5,1.0,62\n1.0,1.5,64\n1.5,2.0,65\n"
+EST_NOTES = "onset,offset,pitch\n0.02,0.45,60\n0.5,1.2,62\n1.0,1.5,66\n1.52,1.9,65\n"
+
+
+def test_transcription_matches_mir_eval_and_reports_unpaired(tmp_path: Path) -> None:
+    import mir_eval
+
+    write(tmp_path / "ref/a.csv", REF_NOTES)
+    write(tmp_path / "est/a.csv", EST_NOTES)
+    write(tmp_path / "ref/lonely.csv", REF_NOTES)
+    res = run("transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"))
+    assert res.exit_code == 1
+    out = rows(res.stdout)
+    failed = [r for r in out if r["status"] == "failed"]
+    assert [r["input"] for r in failed] == ["lonely"]
+    assert "no estimate for reference item 'lonely'" in res.stderr
+    done = next(r for r in out if r["status"] == "done")
+
+    def arr(text: str) -> tuple[np.ndarray, np.ndarray]:
+        data = np.array([[float(x) for x in line.split(",")] for line in text.splitlines()[1:]])
+        return data[:, :2], mir_eval.util.midi_to_hz(data[:, 2])
+
+    ref_iv, ref_hz = arr(REF_NOTES)
+    est_iv, est_hz = arr(EST_NOTES)
+    expected = mir_eval.transcription.evaluate(ref_iv, ref_hz, est_iv, est_hz)
+    for key, value in expected.items():
+        assert done[key] == pytest.approx(value, abs=1e-12), key
+    aggregates = [r for r in out if r["status"] == "aggregate"]
+    assert [r["input"] for r in aggregates] == ["(median)", "(mean)"]
+    assert aggregates[0]["F-measure"] == pytest.approx(expected["F-measure"])
+
+
+def test_transcription_midi_against_csv_and_report(tmp_path: Path) -> None:
+    from mirkit.io.symbolic import Score, write_midi
+
+    score = Score.from_notes([60, 62, 64, 65], onset=[0.0, 0.5, 1.0, 1.5],
+                             offset=[0.5, 1.0, 1.5, 2.0])
+    write_midi(score, tmp_path / "ref" / "song.mid")
+    write(tmp_path / "est/song.csv", REF_NOTES)
+    report = tmp_path / "scores.json"
+    args = ["transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"),
+            "--report", str(report), "-q"]
+    res = run(*args)
+    assert res.exit_code == 0, res.stderr
+    saved = json.loads(report.read_text())
+    assert saved[0]["input"] == "song" and saved[0]["Onset_F-measure"] == pytest.approx(1.0)
+    before = report.read_text()
+    res = run(*args)                                    # report exists: refuse
+    assert res.exit_code == 1 and "exists; pass --overwrite" in res.stderr
+    assert report.read_text() == before
+    assert run(*args, "--overwrite").exit_code == 0
+    res = run(*args[:-3], "--report", str(tmp_path / "x.txt"))
+    assert res.exit_code == 2 and "must end in .json or .csv" in res.stderr
+
+
+def test_transcription_bad_row_names_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path / "ref/a.csv", REF_NOTES)
+    write(tmp_path / "est/a.csv", "onset,offset,pitch\n0.5,0.2,60\n")
+    res = run("transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"))
+    assert res.exit_code == 1
+    assert "a.csv" in res.stderr and "line 2" in res.stderr
+
+
+def test_missing_reference_is_a_usage_error(tmp_path: Path) -> None:
+    res = run("transcription", "-r", str(tmp_path / "nope"), "-e", str(tmp_path))
+    assert res.exit_code == 2 and "--reference" in res.stderr and "does not exist" in res.stderr
+
+
+# ------------------------------------------------------------------ tagging
+
+def test_tagging_matches_sklearn_and_names_excluded_tags(tmp_path: Path,
+                                                         rng: np.random.Generator) -> None:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    n = 40
+    labels = rng.integers(0, 2, size=(n, 3))
+    labels[:, 2] = 0                                     # no positives: excluded
+    scores = np.round(rng.random((n, 3)), 2)             # ties included
+    items = [f"clip{i}" for i in range(n)]
+    write(tmp_path / "labels.csv", "item,piano,drums,voice\n" + "".join(
+        f"{it},{','.join(map(str, row))}\n" for it, row in zip(items, labels, strict=True)))
+    order = rng.permutation(n)                            # scores in another item order
+    write(tmp_path / "scores.csv", "item,piano,drums,voice\n" + "".join(
+        f"{items[i]},{','.join(map(str, scores[i]))}\n" for i in order))
+    res = run("tagging", "-r", str(tmp_path / "labels.csv"), "-e", str(tmp_path / "scores.csv"))
+    assert res.exit_code == 0, res.stderr
+    out = {r["tag"]: r for r in rows(res.stdout)}
+    for j, tag in enumerate(["piano", "drums"]):
+        assert out[tag]["ROC-AUC"] == pytest.approx(roc_auc_score(labels[:, j], scores[:, j]),
+                                                     abs=1e-12)
+        assert out[tag]["PR-AUC"] == pytest.approx(
+            average_precision_score(labels[:, j], scores[:, j]), abs=1e-12)
+    assert "voice" not in out and out["(macro)"]["tags"] == 2
+    assert "left out of the macro averages: voice" in res.stderr
+
+
+def test_tagging_unequal_items(tmp_path: Path) -> None:
+    write(tmp_path / "labels.csv", "item,a\nx,1\ny,0\n")
+    write(tmp_path / "scores.csv", "item,a\nx,0.3\nz,0.1\n")
+    res = run("tagging", "-r", str(tmp_path / "labels.csv"), "-e", str(tmp_path / "scores.csv"))
+    assert res.exit_code == 1
+    assert "y" in res.stderr and "z" in res.stderr
+
+
+# ------------------------------------------------------------------ assessment
+
+def test_assessment_matches_scipy(tmp_path: Path, rng: np.random.Generator) -> None:
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import r2_score
+
+    ref = rng.normal(3, 1, size=(20, 2))
+    pred = ref + rng.normal(0, 0.5, size=(20, 2))
+    fmt = "item,pitch,rhythm\n" + "{}"
+    write(tmp_path / "ref.csv", fmt.format("".join(f"i{k},{float(a)!r},{float(b)!r}\n"
+                                                   for k, (a, b) in enumerate(ref))))
+    write(tmp_path / "pred.csv", fmt.format("".join(f"i{k},{float(a)!r},{float(b)!r}\n"
+                                                    for k, (a, b) in enumerate(pred))))
+    res = run("assessment", "-r", str(tmp_path / "ref.csv"), "-e", str(tmp_path / "pred.csv"),
+              "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    out = {r["criterion"]: r for r in json.loads(res.stdout)}
+    assert out["pitch"]["R2"] == pytest.approx(r2_score(ref[:, 0], pred[:, 0]), abs=1e-12)
+    assert out["rhythm"]["Pearson r"] == pytest.approx(pearsonr(ref[:, 1], pred[:, 1])[0],
+                                                       abs=1e-12)
+    assert out["rhythm"]["Spearman rho"] == pytest.approx(
+        spearmanr(ref[:, 1], pred[:, 1])[0], abs=1e-12)
+    assert out["(mean)"]["MAE"] == pytest.approx(np.abs(ref - pred).mean(), abs=1e-12)
+
+
+# ------------------------------------------------------------------ generation
+
+def test_generation_rows_and_degenerate_feature(tmp_path: Path, rng: np.random.Generator) -> None:
+    from mirkit.io.symbolic import Score, write_midi
+
+    for folder in ("gen", "ref"):
+        for i in range(5):
+            on = np.arange(12) * 0.5
+            pitch = 60 + np.cumsum(rng.integers(-3, 4, 12))
+            write_midi(Score.from_notes(pitch, onset_beats=on, offset_beats=on + 0.5),
+                       tmp_path / folder / f"m{i}.mid")
+    res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"), "--bleu",
+              "--feature", "pitch_range", "--feature", "total_used_note")
+    assert res.exit_code == 0, res.stderr
+    out = {r["feature"]: r for r in rows(res.stdout)}
+    assert set(out) == {"pitch_range", "total_used_note", "BLEU pitch", "BLEU duration"}
+    assert out["total_used_note"]["mean (generated)"] == 12
+    assert out["total_used_note"]["KL (generated)"] is None
+    assert "undefined" in out["total_used_note"]["note"]
+    assert 0 <= out["pitch_range"]["OA (generated)"] <= 1
+    assert out["BLEU duration"]["value"] == pytest.approx(1.0)
+    assert "feature 'total_used_note'" in res.stderr
+
+
+# ------------------------------------------------------------------ disentanglement
+
+def test_disentanglement_npz(tmp_path: Path, rng: np.random.Generator) -> None:
+    factors = rng.integers(0, 4, size=(600, 2))
+    z = np.c_[factors + 0.05 * rng.standard_normal(factors.shape), rng.standard_normal(600)]
+    np.savez(tmp_path / "lat.npz", z=z, factors=factors)
+    res = run("disentanglement", "-e", str(tmp_path / "lat.npz"), "-m", "mig_histogram",
+              "-m", "mig_knn")
+    assert res.exit_code == 0, res.stderr
+    out = {r["metric"]: r["value"] for r in rows(res.stdout)}
+    assert out["MIG (histogram, dMelodies)"] > 0.5 and out["MIG (kNN, Latte)"] > 0.5
+    np.savez(tmp_path / "codes.npz", z=z)
+    np.savez(tmp_path / "facts.npz", attributes=factors[:500])
+    res = run("disentanglement", "-e", str(tmp_path / "codes.npz"), "-r",
+              str(tmp_path / "facts.npz"))
+    assert res.exit_code == 1 and "600 latent codes" in res.stderr and "500" in res.stderr
+    res = run("disentanglement", "-e", str(tmp_path / "codes.npz"))
+    assert res.exit_code == 1 and "codes.npz" in res.stderr
+    res = run("disentanglement", "-e", str(tmp_path / "lat.npz"), "-m", "nonsense")
+    assert res.exit_code == 2 and "unknown metric" in res.stderr
