@@ -42,6 +42,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/make_dmelodies.py
+	$(BIN)/python benchmarks/evaluate_separation.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -116,7 +116,7 @@ def tagging_cmd(
     Example: mirkit evaluate tagging -r labels.csv -e scores.csv --format table
     """
     from mirkit.io.pairing import pair_files
-    from mirkit.tasks.evaluate import TAG_METRICS, TABLE_EXTENSIONS, tagging_item
+    from mirkit.tasks.evaluate import TABLE_EXTENSIONS, TAG_METRICS, tagging_item
 
     pairs, problems = pair_files(reference, estimate, extensions=TABLE_EXTENSIONS)
     console = run.console
