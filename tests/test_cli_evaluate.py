@@ -175,12 +175,14 @@ def test_generation_rows_and_degenerate_feature(tmp_path: Path, rng: np.random.G
               "--feature", "pitch_range", "--feature", "total_used_note")
     assert res.exit_code == 0, res.stderr
     out = {r["feature"]: r for r in rows(res.stdout)}
-    assert set(out) == {"pitch_range", "total_used_note", "BLEU pitch", "BLEU duration"}
+    assert set(out) == {"pitch_range", "total_used_note"} | {
+        f"BLEU-{n} {stream}" for n in range(1, 5) for stream in ("pitch", "duration")}
     assert out["total_used_note"]["mean (generated)"] == 12
     assert out["total_used_note"]["KL (generated)"] is None
     assert "undefined" in out["total_used_note"]["note"]
     assert 0 <= out["pitch_range"]["OA (generated)"] <= 1
-    assert out["BLEU duration"]["value"] == pytest.approx(1.0)
+    assert out["BLEU-4 duration"]["value"] == pytest.approx(1.0)   # all eighth notes
+    assert out["BLEU-1 pitch"]["value"] >= out["BLEU-4 pitch"]["value"]
     assert "feature 'total_used_note'" in res.stderr
 
 

@@ -77,10 +77,10 @@ def transcription_cmd(
         "--instruments/--ignore-instruments",
         help="Score instrument-aware metrics when both sides label instruments.")] = True,
 ) -> int:
-    """Note-level P/R/F1 (onset; onset+offset; velocity), multi-pitch frame metrics and
-    instrument-aware note and activity metrics, as mir_eval defines them.
+    """Note P/R/F1, multi-pitch frame and instrument-aware metrics (mir_eval conventions).
 
-    Files: MIDI, or CSV/TSV note lists onset,offset,pitch[,velocity][,instrument] (seconds,
+    Onset-only, onset+offset and velocity note metrics; multi-pitch frame metrics; notes that
+    must also match in instrument; per-instrument frame activity F1. Files: MIDI, or CSV/TSV note lists onset,offset,pitch[,velocity][,instrument] (seconds,
     MIDI pitch). One row per item, then median and mean over items.
 
     Example: mirkit evaluate transcription -r ref_midi/ -e transcribed/ --format table
@@ -170,7 +170,7 @@ def generation_cmd(
     num_bar: Annotated[int | None, typer.Option(
         "--num-bar", help="Bars per piece for the per-bar features.")] = None,
     bleu: Annotated[bool, typer.Option(
-        "--bleu/--no-bleu", help="Also corpus BLEU-4 of the pitch and duration streams "
+        "--bleu/--no-bleu", help="Also corpus BLEU-1..4 of the pitch and duration streams "
                                  "(monophonic pieces).")] = False,
 ) -> int:
     """MGEval (Yang & Lerch 2018) between a generated and a reference set, and BLEU streams.
@@ -221,8 +221,11 @@ def disentanglement_cmd(
         "--limit", "-n", help="Use only the first N items.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the kNN estimators and SVMs.")] = 0,
 ) -> int:
-    """MIG, SAP, Modularity, explicitness (dMelodies benchmark variants), MIG/DMIG/XMIG/DLIG,
-    SAP and Modularity with kNN estimators (Latte), and AR-VAE interpretability.
+    """MIG, SAP, Modularity and friends, each variant named (dMelodies, Latte, AR-VAE).
+
+    dMelodies benchmark variants (MIG, Modularity, explicitness, SAP with histogram
+    discretisation), Latte's kNN-estimator MIG/DMIG/XMIG/DLIG, SAP and Modularity, and the
+    AR-VAE interpretability score.
 
     Example: mirkit evaluate disentanglement -e latents.npz --format table
     """

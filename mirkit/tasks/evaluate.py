@@ -328,6 +328,8 @@ def generation_item(pair: Pair, *, features: Sequence[str] | None, distance: str
             references: list[Any] = [refs[n] for n in names]
         else:
             references = [list(refs.values())] * len(names)
-        for key, value in gen.bleu_streams(references, list(gens.values()), part=part).items():
-            rows.append({"feature": key, "value": float(value)})
+        for n in range(1, 5):                # corpus BLEU-1 .. BLEU-4 of each stream
+            scores = gen.bleu_streams(references, list(gens.values()), part=part, max_n=n)
+            for key, value in scores.items():
+                rows.append({"feature": key.replace("BLEU", f"BLEU-{n}"), "value": float(value)})
     return {"rows": rows, "generated": len(gens), "reference": len(refs)}
