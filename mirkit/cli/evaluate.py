@@ -80,7 +80,9 @@ def transcription_cmd(
     """Note P/R/F1, multi-pitch frame and instrument-aware metrics (mir_eval conventions).
 
     Onset-only, onset+offset and velocity note metrics; multi-pitch frame metrics; notes that
-    must also match in instrument; per-instrument frame activity F1. Files: MIDI, or CSV/TSV note lists onset,offset,pitch[,velocity][,instrument] (seconds,
+    must also match in instrument; per-instrument frame activity F1.
+
+    Files: MIDI, or CSV/TSV note lists onset,offset,pitch[,velocity][,instrument] (seconds,
     MIDI pitch). One row per item, then median and mean over items.
 
     Example: mirkit evaluate transcription -r ref_midi/ -e transcribed/ --format table
