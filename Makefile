@@ -14,9 +14,29 @@ TORCH_INDEX ?=
 STAMP := $(VENV)/.mirkit-installed
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test lint bench clean
+APT_PACKAGES := fluidsynth fluid-soundfont-gm timgm6mb-soundfont
 
-install: $(STAMP)
+.PHONY: install system-deps demo test lint bench clean
+
+install: system-deps $(STAMP)
+
+# Debian packages for `mirkit synth` (FluidSynth and two General MIDI soundfonts). Installed
+# when missing and we may (root, or passwordless sudo); otherwise say how, and go on: only
+# the synth tests need them, and they skip with that reason.
+system-deps:
+	@if command -v fluidsynth >/dev/null 2>&1 && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] \
+	    && [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "mirkit: install FluidSynth and the FluidR3/TimGM6mb soundfonts for 'mirkit synth'"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	elif sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	else \
+	  echo "mirkit: for 'mirkit synth' run: sudo apt-get install --no-install-recommends $(APT_PACKAGES)"; \
+	fi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
