@@ -189,3 +189,20 @@ def test_atomic_group_is_all_or_nothing(tmp_path: Path) -> None:
         group.path(a).write_text("a")
         group.path(b).write_text("b")
     assert a.read_text() == "a" and b.read_text() == "b"
+
+
+def test_atomic_outputs_get_umask_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_atomic_write_under_a_file_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="'.*afile' is a file, not a folder"), \
+            atomic_write(tmp_path / "afile" / "out.npz"):
+        pass

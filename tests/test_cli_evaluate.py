@@ -277,3 +277,74 @@ def test_separation_length_mismatch_and_missing_target(tmp_path: Path,
     assert res.exit_code == 1
     assert "track 'song': estimate files differ in length" in res.stderr
     assert "estimate of track 'other' lacks target(s) vocals" in res.stderr
+
+
+# ------------------------------------------------------------------ review regressions
+
+def test_csv_output_has_every_metric_column_and_bom_is_fine(tmp_path: Path) -> None:
+    write(tmp_path / "ref/a.csv", "\ufeff" + REF_NOTES)
+    write(tmp_path / "est/a.csv", EST_NOTES)
+    res = run("transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"),
+              "--format", "csv")
+    assert res.exit_code == 0, res.stderr
+    header = res.stdout.splitlines()[0].split(",")
+    assert header[:3] == ["input", "status", "Precision"] and "Onset_F-measure" in header
+    assert header[-1] == "error"
+
+
+def test_report_with_skip_existing_leaves_it(tmp_path: Path) -> None:
+    write(tmp_path / "ref/a.csv", REF_NOTES)
+    write(tmp_path / "est/a.csv", EST_NOTES)
+    report = write(tmp_path / "r.csv", "old\n")
+    res = run("transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"),
+              "--report", str(report), "--skip-existing")
+    assert res.exit_code == 0 and report.read_text() == "old\n"
+    assert "nothing to do" in res.stderr
+
+
+def test_problems_are_reported_by_shard_one_only(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        write(tmp_path / f"ref/{name}.csv", REF_NOTES)
+        write(tmp_path / f"est/{name}.csv", EST_NOTES)
+    write(tmp_path / "est/orphan.csv", EST_NOTES)
+    codes = []
+    failed = 0
+    for k in (1, 2):
+        res = run("transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"),
+                  "--shard", f"{k}/2")
+        codes.append(res.exit_code)
+        failed += sum(r["status"] == "failed" for r in rows(res.stdout))
+    assert codes == [1, 0] and failed == 1
+
+
+def test_aggregate_never_covers_a_silent_subset(tmp_path: Path) -> None:
+    from mirkit.tasks.evaluate import aggregate_rows
+
+    out = aggregate_rows([{"SDR": 1.0, "SDRi": 2.0}, {"SDR": 3.0}], stats=("mean",))
+    assert out[0]["SDR"] == 2.0 and "SDRi" not in out[0]
+    assert "SDRi" in out[0]["note"]
+    write(tmp_path / "ref/a.csv", REF_NOTES)
+    write(tmp_path / "est/a.csv", EST_NOTES)
+    write(tmp_path / "ref/b.csv", REF_NOTES)          # no estimate: failed
+    res = run("transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"))
+    agg = [r for r in rows(res.stdout) if r["status"] == "aggregate"]
+    assert agg and all("over 1 of 2 items (0 skipped, 1 failed)" in r["note"] for r in agg)
+
+
+def test_generation_names_a_piece_with_too_few_notes(tmp_path: Path) -> None:
+    from mirkit.io.symbolic import Score, write_midi
+
+    for folder in ("gen", "ref"):
+        for i in range(3):
+            write_midi(Score.from_notes([60, 62, 64], onset_beats=[0, 1, 2],
+                                        offset_beats=[1, 2, 3]), tmp_path / folder / f"m{i}.mid")
+    write_midi(Score.from_notes([60], onset_beats=[0], offset_beats=[1]),
+               tmp_path / "gen" / "tiny.mid")
+    res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"))
+    assert res.exit_code == 1 and "tiny.mid' has 1 note(s)" in res.stderr
+
+
+def test_disentanglement_limit_must_be_sensible(tmp_path: Path) -> None:
+    np.savez(tmp_path / "lat.npz", z=np.zeros((10, 2)), factors=np.zeros((10, 1)))
+    res = run("disentanglement", "-e", str(tmp_path / "lat.npz"), "--limit", "-5")
+    assert res.exit_code == 2 and "--limit -5" in res.stderr

@@ -150,3 +150,41 @@ def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> No
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], res.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_usage_errors_are_one_line() -> None:
+    for args, text in ((["evaluate", "separation"], "Missing option '--reference'"),
+                       (["make-dmelodies", "--frob"], "No such option: --frob"),
+                       (["make-dmelodies", "--limit", "x"], "Invalid value for '--limit'"),
+                       (["nope"], "No such command 'nope'")):
+        res = mirkit(*args)
+        assert res.returncode == 2
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("mirkit: error: ") and text in lines[0]
+        assert "--help')" in lines[0]
+
+
+def test_empty_shard_is_not_an_error(tmp_path: Path) -> None:
+    res = mirkit("make-dmelodies", "-o", str(tmp_path / "x"), "--indices", "0-1",
+                 "--shard", "3/3")
+    assert res.returncode == 0 and json.loads(res.stdout)["items"] == 0
+    assert not (tmp_path / "x").exists()
+
+
+def test_outputs_are_readable_by_others_and_bars_are_complete(tmp_path: Path) -> None:
+    import music21
+
+    res = subprocess.run(["sh", "-c", "umask 022 && exec \"$@\"", "sh", *MIRKIT,
+                          "make-dmelodies", "-o", str(tmp_path), "--indices", "0",
+                          "--export", "musicxml"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "dMelodies_dataset.npz").stat().st_mode & 0o777 == 0o644
+    xml = next((tmp_path / "musicxml").iterdir())
+    assert music21.converter.parse(xml).highestTime == 8.0     # two whole 4/4 bars
+
+
+def test_output_folder_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    res = mirkit("make-dmelodies", "-o", str(tmp_path / "afile"), "--limit", "2")
+    assert res.returncode == 1
+    assert "is a file, not a folder" in res.stderr and "internal error" not in res.stderr

@@ -56,10 +56,35 @@ def test_csv_header_from_columns_and_quoting() -> None:
     for r in ROWS:
         rep.add(r)
     rep.close()
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    text = out.getvalue()
+    # every key of every row appears: declared first, others after, error last
+    assert text.splitlines()[0] == "input,status,n,list,f,path,error"
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0] == {"input": "a.wav", "status": "done", "n": "3", "list": "[1,2]",
-                       "error": ""}
+                       "f": "0.5", "path": "x/y", "error": ""}
     assert rows[1]["error"] == 'bad, "quoted"'
+
+
+def test_csv_with_no_rows_still_has_its_header() -> None:
+    out = io.StringIO()
+    rep = Reporter(OutputFormat.CSV, columns=["input", "status", "error"], stream=out)
+    rep.close()
+    assert out.getvalue() == "input,status,error\n"
+
+
+def test_broken_stdout_drops_rows_and_keeps_going() -> None:
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError
+
+        def fileno(self) -> int:
+            raise ValueError("no descriptor")
+
+    rep = Reporter(OutputFormat.JSONL, stream=Closed())
+    rep.add({"a": 1})
+    rep.add({"a": 2})
+    rep.close()
+    assert rep.broken and len(rep.rows) == 2
 
 
 def test_table_lists_every_column() -> None:

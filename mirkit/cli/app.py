@@ -6,7 +6,7 @@ libraries load inside the command, so ``mirkit --help`` answers at once.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,6 +49,33 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def _click_exceptions() -> Any:
+    try:  # typer >= 0.20 vendors click
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer on top of click
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console-script entry point.
+
+    Usage errors (unknown option or command, missing or malformed value) print one line,
+    ``mirkit: error: ...`` with a pointer to ``--help``, and exit with code 2.
+    """
+    import sys
+
+    ex = _click_exceptions()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="mirkit", standalone_mode=False)
+    except ex.NoArgsIsHelpError:
+        sys.exit(2)                      # the help text has been printed
+    except ex.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "mirkit"
+        sys.stderr.write(f"mirkit: error: {exc.format_message()} (see '{where} --help')\n")
+        sys.exit(2)
+    except ex.Abort:
+        sys.stderr.write("mirkit: error: interrupted\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -235,6 +235,9 @@ def disentanglement_cmd(
     from mirkit.metrics import disentanglement as dis
     from mirkit.tasks.evaluate import load_latents, metric_rows
 
+    if limit is not None and limit < 2:
+        raise ParameterError(f"--limit {limit}: need at least 2 items")
+
     def work(path: Path) -> dict[str, Any]:
         z, a = load_latents(path, reference)
         if limit is not None:

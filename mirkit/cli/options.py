@@ -16,6 +16,7 @@ adds the traceback. The command returns its exit code (0 or 1).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -23,7 +24,8 @@ import os
 import sys
 import traceback
 import typing
-from collections.abc import Callable, Collection, Sequence
+import warnings
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +37,7 @@ from mirkit.io.batch import (
     ExistingPolicy,
     InputProblem,
     ItemResult,
+    SkipItem,
     Status,
     claim_outputs,
     expand_inputs,
@@ -100,8 +103,14 @@ class RunOptions:
             items, problems = expand_inputs(self.inputs, extensions=extensions)
         if report is not None:
             check_report_path(report)
-            claim_outputs([report], self.existing)
+            try:
+                claim_outputs([report], self.existing)
+            except SkipItem:
+                self.console.note(f"report '{report}' exists; nothing to do (--skip-existing)")
+                return 0
         items = take_shard(items, self.shard)
+        if self.shard is not None and self.shard[0] != 1:
+            problems = ()            # unpaired/missing inputs are reported by shard 1 only
         cols = ("input", "status", *columns, "error")
         reporter = self.reporter(cols)
         console = self.console
@@ -123,7 +132,14 @@ class RunOptions:
             summary = run_batch(items, work, label=label, jobs=self.jobs,
                                 on_result=on_result, problems=problems, debug=self.debug)
         if aggregate is not None and done_rows:
+            left_out = len(summary.results) - summary.count(Status.DONE)
             for row in aggregate(done_rows):
+                if left_out:
+                    row["note"] = (f"over {summary.count(Status.DONE)} of "
+                                   f"{len(summary.results)} items "
+                                   f"({summary.count(Status.SKIPPED)} skipped, "
+                                   f"{summary.count(Status.FAILED)} failed)"
+                                   + (f"; {row['note']}" if row.get("note") else ""))
                 reporter.add({"status": "aggregate", **row})
         reporter.close()
         if report is not None:
@@ -229,8 +245,9 @@ def command(app: typer.Typer, name: str, *, common: Sequence[str] = (),
             debug = bool(shared.get("debug")) or os.environ.get("MIRKIT_DEBUG") == "1"
             console = Console(quiet=bool(shared.get("quiet")))
             try:
-                run = _run_options(shared, defaults)
-                code = fn(run=run, **kwargs)
+                with _warnings_as_notes(console, debug=debug):
+                    run = _run_options(shared, defaults)
+                    code = fn(run=run, **kwargs)
             except MirkitError as exc:
                 if debug:
                     traceback.print_exc(file=sys.stderr)
@@ -260,6 +277,29 @@ def command(app: typer.Typer, name: str, *, common: Sequence[str] = (),
         return wrapper
 
     return decorate
+
+
+@contextlib.contextmanager
+def _warnings_as_notes(console: Console, *, debug: bool) -> Iterator[None]:
+    """Show each distinct library warning once, as one ``mirkit: warning: ...`` line.
+
+    Silenced by ``--quiet``; ``--debug`` keeps Python's usual multi-line form.
+    """
+    if debug:
+        yield
+        return
+    seen: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+        if text not in seen:
+            seen.add(text)
+            console.note(f"warning: {text}")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield
 
 
 def _run_options(shared: dict[str, Any], defaults: dict[str, Any]) -> RunOptions:

@@ -16,12 +16,36 @@ from pathlib import Path
 from mirkit.errors import InputError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _temp_path_for(target: Path) -> Path:
-    """Create (and close) an empty temporary file in ``target``'s folder, keeping its suffix."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}",
-                                dir=target.parent)
+    """Create (and close) an empty temporary file in ``target``'s folder, keeping its suffix.
+
+    The file gets the permissions a plain ``open()`` would give (0666 less the umask), not
+    ``mkstemp``'s private 0600, so outputs are as readable as any other file the user makes.
+    """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in [target.parent, *target.parent.parents]
+                        if p.exists() and not p.is_dir()), target.parent)
+        raise InputError(f"cannot write '{target}': '{blocker}' is a file, not a folder; "
+                         f"choose another output folder") from None
+    except PermissionError:
+        raise InputError(f"cannot write '{target}': no permission to create "
+                         f"'{target.parent}'") from None
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}",
+                                    dir=target.parent)
+    except PermissionError:
+        raise InputError(f"cannot write '{target}': no permission to write in "
+                         f"'{target.parent}'") from None
     os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())
     return Path(name)
 
 

@@ -1,7 +1,7 @@
 """Result rows to standard output in ``table``, ``json``, ``jsonl`` or ``csv``.
 
-``jsonl`` and ``csv`` stream one line per row as results arrive (good in pipelines and for
-long batches); ``table`` and ``json`` print once at the end. The default is ``table`` when
+``jsonl`` streams one line per row as results arrive (good in pipelines and for long
+batches); ``csv``, ``json`` and ``table`` print once at the end. The default is ``table`` when
 standard output is a terminal and ``jsonl`` otherwise. Values that are lists or dicts are
 written as JSON inside CSV cells and tables. Messages for people (progress, warnings, the
 end summary) go to standard error through :class:`Console`.
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import enum
+import io
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,17 +65,46 @@ def _cell(value: Any, *, precise: bool = False) -> str:
     return str(value)
 
 
+def _columns(rows: Sequence[dict[str, Any]], declared: Sequence[str], *,
+             keep_declared: bool) -> list[str]:
+    """Declared columns, then other keys in order of appearance, ``error`` last.
+
+    ``keep_declared`` keeps declared columns that no row fills (a stable CSV schema);
+    otherwise (tables) columns empty in every row are dropped.
+    """
+    cols = list(declared)
+    for row in rows:
+        cols += [k for k in row if k not in cols]
+    if not keep_declared:
+        cols = [c for c in cols if any(row.get(c) not in (None, "") for row in rows)]
+    if "error" in cols:                      # the long message reads best last
+        cols = [c for c in cols if c != "error"] + ["error"]
+    return cols
+
+
+def _write_csv(fh: TextIO, rows: Sequence[dict[str, Any]], declared: Sequence[str]) -> None:
+    writer = csv.DictWriter(fh, fieldnames=_columns(rows, declared, keep_declared=True),
+                            extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v, precise=True) for k, v in row.items()})
+
+
 class Reporter:
     """Collects result rows and writes them in one format.
+
+    ``jsonl`` streams a line per row; ``csv``, ``json`` and ``table`` print at
+    :meth:`close`, because their header (or array) needs every row: a CSV header lists the
+    declared ``columns`` (even when empty, so the schema is stable), then any other key the
+    rows have, then ``error``. If standard output goes away (``| head``), rows are dropped
+    quietly and the run goes on, so files it writes (outputs, ``--report``) are complete.
 
     Parameters
     ----------
     fmt : OutputFormat or None
         ``None`` picks :func:`default_format` for ``stream``.
     columns : sequence of str
-        Column order for ``csv`` and ``table``. Keys a row has beyond these are appended
-        (for ``table``) or dropped (``csv``, whose header is written first); missing
-        values are empty.
+        Column order for ``csv`` and ``table``.
     stream : text stream
         Standard output by default.
     """
@@ -84,39 +115,44 @@ class Reporter:
         self.fmt = OutputFormat(fmt) if fmt is not None else default_format(self.stream)
         self.columns = list(columns)
         self.rows: list[dict[str, Any]] = []
-        self._csv: Any = None
+        self.broken = False
+
+    def _write(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            self.broken = True
+            # stdout's reader is gone: point the descriptor at /dev/null so that the
+            # interpreter's final flush does not fail either
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.stream.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
 
     def add(self, row: dict[str, Any]) -> None:
-        """Record one row (written at once for ``jsonl`` and ``csv``)."""
+        """Record one row (written at once for ``jsonl``)."""
         row = {k: _jsonable(v) for k, v in row.items()}
         self.rows.append(row)
         if self.fmt is OutputFormat.JSONL:
-            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            self.stream.flush()
-        elif self.fmt is OutputFormat.CSV:
-            if self._csv is None:
-                cols = self.columns or list(row)
-                self._csv = csv.DictWriter(self.stream, fieldnames=cols, extrasaction="ignore",
-                                           lineterminator="\n")
-                self._csv.writeheader()
-            self._csv.writerow({k: _cell(v, precise=True) for k, v in row.items()})
-            self.stream.flush()
+            self._write(json.dumps(row, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
-        """Write what is buffered (``table`` and ``json``)."""
+        """Write what is buffered (``csv``, ``json``, ``table``)."""
         if self.fmt is OutputFormat.JSON:
-            json.dump(self.rows, self.stream, indent=2, ensure_ascii=False)
-            self.stream.write("\n")
+            self._write(json.dumps(self.rows, indent=2, ensure_ascii=False) + "\n")
+        elif self.fmt is OutputFormat.CSV:
+            buf = io.StringIO()
+            _write_csv(buf, self.rows, self.columns)
+            self._write(buf.getvalue())
         elif self.fmt is OutputFormat.TABLE and self.rows:
             from rich.console import Console as RichConsole
             from rich.table import Table
 
-            cols = list(self.columns)
-            for row in self.rows:
-                cols += [k for k in row if k not in cols]
-            cols = [c for c in cols if any(c in r for r in self.rows)]
-            if "error" in cols:                      # the long message reads best last
-                cols = [c for c in cols if c != "error"] + ["error"]
+            cols = _columns(self.rows, self.columns, keep_declared=False)
             table = Table(show_edge=False, header_style="bold")
             for c in cols:
                 table.add_column(c, overflow="fold")
@@ -124,8 +160,10 @@ class Reporter:
                 table.add_row(*(_cell(row.get(c)) for c in cols))
             isatty = getattr(self.stream, "isatty", None)
             width = None if isatty is not None and isatty() else 10_000  # files: no folding
-            RichConsole(file=self.stream, soft_wrap=False, width=width).print(table)
-        self.stream.flush()
+            buf = io.StringIO()
+            RichConsole(file=buf, soft_wrap=False, width=width,
+                        force_terminal=bool(isatty and isatty())).print(table)
+            self._write(buf.getvalue())
 
 
 REPORT_SUFFIXES = (".json", ".csv")
@@ -143,8 +181,8 @@ def save_rows(path: Path, rows: Sequence[dict[str, Any]], *, columns: Sequence[s
               ) -> None:
     """Write result rows to ``path`` (``.json``: an array; ``.csv``: a table), atomically.
 
-    CSV columns are ``columns`` first, then any other keys in order of appearance; columns
-    empty in every row are left out.
+    CSV columns are ``columns`` first (all of them, so the schema is stable), then any other
+    keys in order of appearance, then ``error``; zero rows still give the header.
     """
     from mirkit.io.atomic import atomic_write
 
@@ -155,14 +193,7 @@ def save_rows(path: Path, rows: Sequence[dict[str, Any]], *, columns: Sequence[s
                       ensure_ascii=False)
             fh.write("\n")
             return
-        cols = list(columns)
-        for row in rows:
-            cols += [k for k in row if k not in cols]
-        cols = [c for c in cols if any(row.get(c) not in (None, "") for row in rows)]
-        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v, precise=True) for k, v in row.items()})
+        _write_csv(fh, rows, columns)
 
 
 class Console:

@@ -479,7 +479,7 @@ def read_score(
         raise InputError(f"cannot read '{path}': {exc}") from exc
     if not len(score) and not allow_empty:
         raise InputError(
-            f"'{path}' holds no notes; pass allow_empty=True to accept an empty score"
+            f"'{path}' holds no notes (read_score(..., allow_empty=True) accepts empty scores)"
         )
     return score
 
@@ -789,6 +789,22 @@ def _snap(beats: float, grid: tuple[int, ...]) -> Fraction:
     return min(candidates, key=lambda f: abs(float(f) - beats))
 
 
+def _final_bar_end(score: Score, grid: tuple[int, ...]) -> Fraction:
+    """Beat at which the bar holding the score's last offset ends (a whole bar)."""
+    step = Fraction(1, max(grid))
+    ends = [max(_snap(float(r["offset_beats"]), grid), _snap(float(r["onset_beats"]), grid) + step)
+            for r in score.notes]
+    end = max(ends, default=Fraction(0))
+    sig_beat, num, den = 0.0, 4, 4
+    for beat, n, d in score.time_signatures:
+        if _snap(beat, grid) <= end:
+            sig_beat, num, den = beat, n, d
+    start = _snap(sig_beat, grid)
+    bar = Fraction(4 * num, den)
+    bars = -(-(end - start) // bar)              # ceiling division
+    return start + max(bars, 1) * bar
+
+
 def write_musicxml(
     score: Score,
     path: str | os.PathLike[str],
@@ -819,6 +835,7 @@ def write_musicxml(
     if score.title:
         sc.metadata = metadata.Metadata()
         sc.metadata.title = score.title
+    final_bar_end = _final_bar_end(score, grid)
     for k, info in enumerate(score.parts or [PartInfo()]):
         part = stream.Part()
         part.partName = info.name or f"Part {k + 1}"
@@ -850,6 +867,9 @@ def write_musicxml(
                 made.append(n)
             element = made[0] if len(made) == 1 else chord.Chord(made, quarterLength=off - on)
             part.insert(on, element)
+        part_end = max((off for _, off in groups), default=Fraction(0))
+        if part_end < final_bar_end:           # complete the last bar with a rest
+            part.insert(part_end, note.Rest(quarterLength=final_bar_end - part_end))
         sc.insert(0, part)
     try:
         with atomic_write(target) as tmp:

@@ -1413,7 +1413,8 @@ def read_latents_npz(
             if not found:
                 raise InputError(
                     f"'{p}' has no factors under any of {list(_FACTOR_KEYS)}; keys present: "
-                    f"{keys}. Pass a_key=... naming the array of factors/attributes"
+                    f"{keys}. Store them as 'factors', or give them in another file "
+                    f"(mirkit evaluate disentanglement --reference FILE; in Python: a_key=...)"
                 )
             a_key = found[0]
         elif a_key not in keys:

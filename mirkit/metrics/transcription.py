@@ -1269,7 +1269,7 @@ def _is_number(text: str) -> bool:
 
 def _read_note_table(p: Path) -> NoteList:
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a BOM (Excel CSV) is not data
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read '{p}' as UTF-8 text: {exc}") from exc
     lines = [

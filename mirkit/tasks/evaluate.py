@@ -33,8 +33,9 @@ def aggregate_rows(rows: Sequence[dict[str, Any]], *, group_by: Sequence[str] = 
                    stats: Sequence[str] = STATS) -> list[dict[str, Any]]:
     """Median and mean of every numeric column over items, per group.
 
-    NaN values (a metric undefined for an item, shown as null in that item's row) are left
-    out of the statistic; ``items`` counts the rows of the group.
+    A column enters the aggregate only when every item of the group has a finite value
+    for it, so an aggregate never silently covers a subset of the items; columns left out
+    are named in the row's ``note``. ``items`` counts the rows of the group.
     """
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in rows:
@@ -48,11 +49,16 @@ def aggregate_rows(rows: Sequence[dict[str, Any]], *, group_by: Sequence[str] = 
         for stat in stats:
             agg: dict[str, Any] = {"input": f"({stat})", **dict(zip(group_by, key, strict=True)),
                                    "items": len(members)}
+            missing = []
             for c in cols:
-                vals = np.array([float(r[c]) for r in members if _is_number(r.get(c))])
-                vals = vals[np.isfinite(vals)]
-                if vals.size:
+                vals = np.array([float(r[c]) if _is_number(r.get(c)) else np.nan
+                                 for r in members])
+                if np.all(np.isfinite(vals)):
                     agg[c] = float(np.median(vals) if stat == "median" else np.mean(vals))
+                else:
+                    missing.append(c)
+            if missing:
+                agg["note"] = f"left out (undefined for some items): {', '.join(missing)}"
             out.append(agg)
     return out
 
@@ -285,7 +291,14 @@ def read_score_set(root: Path, role: str) -> dict[str, Any]:
         raise InputError(f"{role} '{root}' holds no score files "
                          f"({', '.join(sorted(SCORE_EXTENSIONS))})")
     base = root.parent if root.is_file() else root
-    return {p.relative_to(base).with_suffix("").as_posix(): read_score(p) for p in files}
+    scores = {}
+    for p in files:
+        score = read_score(p)
+        if len(score) < 2:
+            raise InputError(f"'{p}' has {len(score)} note(s); MGEval's interval features need "
+                             f"at least 2 per piece")
+        scores[p.relative_to(base).with_suffix("").as_posix()] = score
+    return scores
 
 
 def generation_item(pair: Pair, *, features: Sequence[str] | None, distance: str,

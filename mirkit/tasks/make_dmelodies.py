@@ -126,7 +126,11 @@ def export_item(index: int, fmt: str, folder: Path, existing: ExistingPolicy) ->
 
 def select_items(indices: Sequence[int] | NDArray[np.int64] | None, *, limit: int | None = None,
                  shard: tuple[int, int] | None = None) -> NDArray[np.int64]:
-    """Apply ``indices`` (default: all), then ``shard``, then ``limit``; never empty."""
+    """Apply ``indices`` (default: all), then ``shard``, then ``limit``.
+
+    An empty selection is a :class:`ParameterError`, except through ``shard``: an array job
+    with more shards than items gets nothing to do, which is not an error.
+    """
     idx = (np.arange(dm.NUM_ITEMS, dtype=np.int64) if indices is None
            else np.asarray(indices, dtype=np.int64))
     if shard is not None:
@@ -136,8 +140,8 @@ def select_items(indices: Sequence[int] | NDArray[np.int64] | None, *, limit: in
         if limit < 1:
             raise ParameterError(f"--limit {limit}: must be at least 1")
         idx = idx[:limit]
-    if idx.size == 0:
-        raise ParameterError("the selection of items is empty (check --indices, --shard)")
+    if idx.size == 0 and shard is None:
+        raise ParameterError("the selection of items is empty (check --indices)")
     return idx
 
 
@@ -205,9 +209,12 @@ def make_dmelodies(
     summary: dict[str, Any] = {
         "output": str(output) if output is not None else None,
         "items": int(idx.size),
-        "first_index": int(idx[0]),
-        "last_index": int(idx[-1]),
+        "first_index": int(idx[0]) if idx.size else None,
+        "last_index": int(idx[-1]) if idx.size else None,
     }
+    if idx.size == 0:                      # an empty shard: nothing to write
+        summary.update(npz="none", failed=0, seconds=round(time.perf_counter() - start, 3))
+        return summary
     if output is not None:
         out = Path(output)
         try:
