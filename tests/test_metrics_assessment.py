@@ -80,7 +80,6 @@ def test_hand_computed_values():
     ([1, 2, 3], [1, np.inf, 3], {}, "predicted rating of item 1, criterion '0' is inf"),
     ([[1, 3], [2, 3], [3, 3]], [[1, 2], [2, 2], [3, 3]], {"criteria": ["a", "b"]},
      r"reference ratings of criterion 'b' are all 3: R² .* undefined"),
-    ([1, 2, 3], [2, 2, 2], {}, "predicted ratings of criterion '0' are all 2: Pearson r"),
     ([1, 2, 3], [1, 2, 3], {"criteria": ["a", "b"]},
      "2 criterion names given for an array with 1 criterion columns"),
     ([[1, 2], [2, 1], [3, 3]], [[1, 2], [2, 1], [3, 3]], {"criteria": ["a", "a"]}, "repeat"),
@@ -130,3 +129,18 @@ def test_ratings_loader_and_pairing_errors(tmp_path):
     with pytest.raises(InputError, match="item ids in predicted but not in reference: 'z'.*"
                                          "criterion names in reference but not in predicted"):
         asm.align_ratings(pred, ref)
+
+
+def test_constant_prediction_is_a_baseline_not_an_error():
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    ref = np.array([[1.0, 2.0], [2.0, 1.0], [4.0, 3.0], [3.0, 5.0]])
+    pred = np.array([[2.5, 1.0], [2.5, 2.0], [2.5, 3.0], [2.5, 4.0]])   # 'a' constant
+    scores = asm.evaluate(ref, pred, criteria=["a", "b"])
+    assert scores["R2 [a]"] == pytest.approx(r2_score(ref[:, 0], pred[:, 0]), abs=1e-12)
+    assert scores["MAE [a]"] == pytest.approx(mean_absolute_error(ref[:, 0], pred[:, 0]))
+    assert "Pearson r [a]" not in scores and "Spearman rho [a]" not in scores
+    assert "Pearson r [b]" in scores and "Pearson r" not in scores and "R2" in scores
+    assert scores["Constant predictions"] == 1
+    with pytest.raises(InputError, match="are all 2.5: Pearson r"):
+        asm.pearson_r(ref[:, 0], pred[:, 0])

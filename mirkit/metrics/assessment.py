@@ -10,10 +10,11 @@ Conventions
 ``criteria`` : sequence of n_criteria distinct names, optional (default ``"0"``, ``"1"``...).
 
 Degenerate inputs raise :class:`~mirkit.errors.InputError` rather than give NaN: fewer
-than :data:`MIN_ITEMS` items, a criterion whose reference ratings are all equal (R² divides
-by their variance, and correlations by their spread), or whose predictions are all equal
-(the correlations are undefined; R², MAE and RMSE would be defined, but the criterion is
-refused as a whole so that every reported row has all five values).
+than :data:`MIN_ITEMS` items, or a criterion whose reference ratings are all equal (R²
+divides by their variance, and the correlations by their spread). Predictions that are all
+equal (a predict-the-mean baseline) are scored where that is defined: R², MAE and RMSE;
+:func:`evaluate` leaves their correlations out and says so, and :func:`pearson_r` /
+:func:`spearman_rho` refuse them.
 
 Metrics
 -------
@@ -76,7 +77,8 @@ def _as_2d(value: object, what: str) -> Ratings:
 
 
 def _checked(
-    reference: ArrayLike, predicted: ArrayLike, criteria: Sequence[str] | None
+    reference: ArrayLike, predicted: ArrayLike, criteria: Sequence[str] | None, *,
+    constant_prediction_ok: bool = True,
 ) -> tuple[Ratings, Ratings, list[str]]:
     ref = _as_2d(reference, "reference")
     pred = _as_2d(predicted, "predicted")
@@ -100,10 +102,10 @@ def _checked(
                 f"{what} rating of item {i}, criterion {names[j]!r} is {arr[i, j]}: every "
                 "rating must be finite; drop or impute items with missing ratings"
             )
-    for what, arr, why in (
-        ("reference", ref, "R² (which divides by their variance) and the correlations are"),
-        ("predicted", pred, "Pearson r and Spearman rho are"),
-    ):
+    checks = [("reference", ref, "R² (which divides by their variance) and the correlations are")]
+    if not constant_prediction_ok:
+        checks.append(("predicted", pred, "Pearson r and Spearman rho are"))
+    for what, arr, why in checks:
         constant = (arr == arr[0]).all(axis=0)
         if constant.any():
             j = int(np.argmax(constant))
@@ -163,6 +165,7 @@ def _rmse(ref: Ratings, pred: Ratings) -> Ratings:
     return np.sqrt(((ref - pred) ** 2).mean(axis=0))
 
 
+_CORRELATIONS = ("Pearson r", "Spearman rho")
 _METRICS: tuple[tuple[str, Callable[[Ratings, Ratings], Ratings]], ...] = (
     ("R2", _r2),
     ("Pearson r", _pearson),
@@ -190,7 +193,7 @@ def pearson_r(reference: ArrayLike, predicted: ArrayLike) -> Ratings:
     -------
     np.ndarray, shape (n_criteria,), float64
     """
-    return _pearson(*_checked(reference, predicted, None)[:2])
+    return _pearson(*_checked(reference, predicted, None, constant_prediction_ok=False)[:2])
 
 
 def spearman_rho(reference: ArrayLike, predicted: ArrayLike) -> Ratings:
@@ -200,7 +203,7 @@ def spearman_rho(reference: ArrayLike, predicted: ArrayLike) -> Ratings:
     -------
     np.ndarray, shape (n_criteria,), float64
     """
-    return _spearman(*_checked(reference, predicted, None)[:2])
+    return _spearman(*_checked(reference, predicted, None, constant_prediction_ok=False)[:2])
 
 
 def mean_absolute_error(reference: ArrayLike, predicted: ArrayLike) -> Ratings:
@@ -240,13 +243,30 @@ def evaluate(
         means over criteria; the R² mean is scikit-learn's ``uniform_average``), ``"Items"``
         (the count), then for each criterion ``"R2 [name]"``, ``"Pearson r [name]"``,
         ``"Spearman rho [name]"``, ``"MAE [name]"``, ``"RMSE [name]"``.
+
+        A criterion whose predictions are all equal (e.g. a predict-the-mean baseline) has
+        R², MAE and RMSE but no correlations: its correlation keys are left out, so are the
+        mean correlation keys, and ``"Constant predictions"`` counts such criteria.
     """
     ref, pred, names = _checked(reference, predicted, criteria)
-    values = {metric: function(ref, pred) for metric, function in _METRICS}
-    scores = {metric: float(v.mean()) for metric, v in values.items()}
+    constant = (pred == pred[0]).all(axis=0)
+    values: dict[str, Ratings] = {}
+    for metric, function in _METRICS:
+        if metric in _CORRELATIONS:      # undefined for a constant prediction: left out
+            v = np.full(ref.shape[1], np.nan)
+            if (~constant).any():
+                v[~constant] = function(ref[:, ~constant], pred[:, ~constant])
+            values[metric] = v
+        else:
+            values[metric] = function(ref, pred)
+    scores = {metric: float(v.mean()) for metric, v in values.items()
+              if np.all(np.isfinite(v))}
     scores["Items"] = float(ref.shape[0])
+    if constant.any():
+        scores["Constant predictions"] = float(constant.sum())
     for j, name in enumerate(names):
-        scores |= {f"{metric} [{name}]": float(v[j]) for metric, v in values.items()}
+        scores |= {f"{metric} [{name}]": float(v[j]) for metric, v in values.items()
+                   if np.isfinite(v[j])}
     return scores
 
 

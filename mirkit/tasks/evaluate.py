@@ -265,10 +265,18 @@ def assessment_item(pair: Pair) -> dict[str, Any]:
     scores = am.evaluate_tables(ref, pred)
     items = int(scores["Items"])
     crits = [k[len("R2 ["):-1] for k in scores if k.startswith("R2 [")]
-    rows = [{"criterion": c, **{m: scores[f"{m} [{c}]"] for m in ASSESSMENT_METRICS},
-             "items": items} for c in crits]
-    rows.append({"criterion": "(mean)", **{m: scores[m] for m in ASSESSMENT_METRICS},
-                 "items": items})
+    rows = []
+    for c in crits:
+        row = {"criterion": c, **{m: scores.get(f"{m} [{c}]") for m in ASSESSMENT_METRICS},
+               "items": items}
+        if row["Pearson r"] is None:
+            row["note"] = "predictions all equal: correlations undefined"
+        rows.append(row)
+    mean = {"criterion": "(mean)", **{m: scores.get(m) for m in ASSESSMENT_METRICS},
+            "items": items}
+    if "Constant predictions" in scores:
+        mean["note"] = "correlations left out: some criteria have constant predictions"
+    rows.append(mean)
     return {"rows": rows}
 
 
