@@ -19,11 +19,13 @@ __all__ = [
     "ParameterError",
     "ModelError",
     "make_dmelodies",
+    "synth",
 ]
 
 # public name -> module that defines it (imported on first attribute access)
 _LAZY = {
     "make_dmelodies": "mirkit.tasks.make_dmelodies",
+    "synth": "mirkit.tasks.synth",
 }
 
 

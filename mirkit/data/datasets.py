@@ -9,7 +9,7 @@ Layouts
 -------
 ``synth`` (:class:`SynthDataset`) -- written by ``mirkit synth``::
 
-    DIR/dataset.json                  {"generator": "mirkit synth", "label_sr", "label_hop",
+    DIR/dataset.json                  {"generator": "mirkit synth <version>", "label_sr", "label_hop",
                                        "tracks": [{"id", "split", "classes", ...}, ...]}
     DIR/tracks/<id>/mixture.flac
     DIR/tracks/<id>/stems/<class>.flac
@@ -948,7 +948,9 @@ class SynthDataset(MultitrackDataset):
             meta = json.loads(index.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             return f"{cls.INDEX} is not readable JSON ({exc})"
-        if not isinstance(meta, dict) or meta.get("generator") != _SYNTH_GENERATOR:
+        generator = meta.get("generator") if isinstance(meta, dict) else None
+        # "mirkit synth" optionally followed by the version that wrote it
+        if not isinstance(generator, str) or generator.split(" ")[:2] != _SYNTH_GENERATOR.split():
             return f"{cls.INDEX} does not say generator '{_SYNTH_GENERATOR}'"
         return None
 
