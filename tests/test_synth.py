@@ -562,3 +562,17 @@ def test_loader_reads_what_synth_writes(rendered: Path) -> None:
     stored = ds.labels(track, sr=16000, hop=512)
     with np.load(rendered / "tracks" / track / "labels.npz") as z:
         np.testing.assert_array_equal(stored.pianoroll, z["pianoroll"])
+
+
+def test_class_draw_follows_tessitura() -> None:
+    rng = np.random.default_rng(0)
+    alto = [engine.assign_classes([(55, 67)], rng)[0] for _ in range(400)]
+    names = [a[0] for a in alto if a is not None]
+    assert len(names) == 400
+    # bass (28-67) fits this range but sits far below it; viola/clarinet/voice suit it
+    assert names.count("bass") < 0.08 * len(names)
+    # classes centred near the part (voice, 62) beat those far above it (violin, 79)
+    assert names.count("voice") > 3 * names.count("violin")
+    low = [engine.assign_classes([(33, 50)], rng)[0] for _ in range(200)]
+    assert max({n[0] for n in low if n}, key=[n[0] for n in low if n].count) in {
+        "bass", "bassoon", "cello", "horn"}

@@ -737,6 +737,12 @@ def assign_classes(
     distinct : bool
         Prefer classes not yet given to an earlier part.
 
+    Among the classes whose range covers the part, the draw favours those whose tessitura
+    suits it: class ``c`` has weight ``exp(-((m - m_c) / s_c)^2 / 2)``, with ``m`` the middle
+    of the part's range, ``m_c`` the middle of the class's range and ``s_c`` a quarter of its
+    width, so an alto line rarely becomes a bass guitar but every fitting class stays
+    possible.
+
     Returns
     -------
     list of (class, octave shift in semitones) or None
@@ -753,12 +759,21 @@ def assign_classes(
             if fits:
                 fresh = [c for c in fits if c not in used]
                 pool = fresh if distinct and fresh else list(fits)
-                choice = (pool[int(rng.integers(len(pool)))], shift)
+                choice = (pool[_tessitura_draw(pool, (low + high) / 2 + shift, rng)], shift)
                 break
         if choice is not None:
             used.add(choice[0])
         out.append(choice)
     return out
+
+
+def _tessitura_draw(pool: Sequence[str], middle: float, rng: np.random.Generator) -> int:
+    """Index into ``pool`` drawn with weights favouring classes centred near ``middle``."""
+    centres = np.array([(BY_NAME[c].low + BY_NAME[c].high) / 2 for c in pool])
+    widths = np.array([(BY_NAME[c].high - BY_NAME[c].low) / 4 for c in pool])
+    weights = np.exp(-0.5 * ((middle - centres) / widths) ** 2) + 1e-6
+    cumulative = np.cumsum(weights / weights.sum())
+    return int(min(np.searchsorted(cumulative, rng.random(), side="right"), len(pool) - 1))
 
 
 def _accompaniment(on: NDArray[np.float64], off: NDArray[np.float64], pitch: NDArray[Any],
