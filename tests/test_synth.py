@@ -576,3 +576,20 @@ def test_class_draw_follows_tessitura() -> None:
     low = [engine.assign_classes([(33, 50)], rng)[0] for _ in range(200)]
     assert max({n[0] for n in low if n}, key=[n[0] for n in low if n].count) in {
         "bass", "bassoon", "cello", "horn"}
+
+
+@pytest.mark.parametrize("sigs,downbeat,bar", [([(0.0, 1, 4), (1.0, 4, 4)], 1.0, 4.0),
+                                               ([(0.0, 1, 8), (0.5, 6, 8)], 0.5, 3.0)])
+def test_drums_wait_for_the_downbeat_after_a_pickup(sigs: list[tuple[float, int, int]],
+                                                    downbeat: float, bar: float) -> None:
+    part = drumgen.drum_pattern(sigs, downbeat + 2 * bar, np.random.default_rng(0))
+    onsets = np.asarray(part.onset_beats)
+    assert onsets.min() == pytest.approx(downbeat)          # silent through the pickup
+    kicks = onsets[np.isin(np.asarray(part.pitch), [35, 36])]
+    assert downbeat in kicks and downbeat + bar in kicks    # kick on each downbeat
+
+
+def test_abc_pickup_becomes_a_short_first_bar(tmp_path: Path) -> None:
+    path = tmp_path / "jig.abc"
+    path.write_text("X:1\nT:jig\nM:6/8\nL:1/8\nK:D\nA|dfa afd|e3 e2|]\n")
+    assert read_score(path).time_signatures == [(0.0, 1, 8), (0.5, 6, 8)]

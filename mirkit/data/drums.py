@@ -103,6 +103,10 @@ def bars(time_signatures: Sequence[tuple[float, int, int]], end_beat: float
          ) -> list[tuple[float, float, int, int]]:
     """The bars from beat 0 up to ``end_beat``: (start, length, numerator, denominator).
 
+    A pickup is a first bar shorter than the next (see :mod:`mirkit.io.symbolic`, which
+    encodes an anacrusis as a short first time signature); :func:`drum_pattern` leaves it
+    silent.
+
     Start and length are in quarter notes. ``time_signatures`` is a sorted list of
     (beat, numerator, denominator) as in :class:`mirkit.io.symbolic.Score` (4/4 when empty
     or not starting at 0). A bar cut short by a signature change ends at the change.
@@ -217,7 +221,10 @@ def drum_pattern(
 
     fill_bars: list[int] = []
     crash_next = True
-    for index, (start, length, num, den) in enumerate(bars(time_signatures, end_beat)):
+    all_bars = bars(time_signatures, end_beat)
+    for index, (start, length, num, den) in enumerate(all_bars):
+        if index == 0 and len(all_bars) > 1 and length < all_bars[1][1] - _EPS:
+            continue              # a pickup (anacrusis): the drums come in on the downbeat
         n_beats, beat, step = meter(num, den)
         full = abs(length - num * 4.0 / den) < _EPS
         is_fill = full and n_beats >= 2 and (index + 1) % period == 0

@@ -612,6 +612,28 @@ def _read_music21(path: Path, fmt: str, index: int) -> Score:
         raise InputError(f"cannot convert '{path}' to notes: {_describe(exc)}") from exc
 
 
+def _with_pickup(sigs: list[tuple[float, int, int]], measures: list[Any]
+                 ) -> list[tuple[float, int, int]]:
+    """Encode an anacrusis as a short first bar: a 1-beat pickup in 4/4 -> 1/4, then 4/4.
+
+    That is how MIDI files commonly mark a pickup, and every bar-aware consumer (drum
+    patterns, per-bar features, the MusicXML writer) then finds the downbeats.
+    """
+    if len(measures) < 2 or not sigs or sigs[0][0] > _BEAT_EPS:
+        return sigs
+    length = float(measures[0].duration.quarterLength)
+    bar = float(measures[0].barDuration.quarterLength)
+    if not 0 < length < bar - _BEAT_EPS:
+        return sigs
+    _, num, den = sigs[0]
+    for d in sorted({den, 8, 16, 32, 64}):
+        n = length * d / 4
+        if abs(n - round(n)) < 1e-9:
+            rest = [sig for sig in sigs[1:] if sig[0] > length + _BEAT_EPS]
+            return [(0.0, int(round(n)), d), (length, num, den), *rest]
+    return sigs
+
+
 def _score_from_music21(s: Any) -> Score:
     """Flatten a parsed music21 Score/Part into a :class:`Score` (see module docstring)."""
     from music21 import chord, dynamics, instrument, meter, note, stream, tempo
@@ -639,6 +661,7 @@ def _score_from_music21(s: Any) -> Score:
         if k == 0:
             sigs = [(float(flat.elementOffset(ts)), ts.numerator, ts.denominator)
                     for ts in flat.getElementsByClass(meter.TimeSignature)]
+            sigs = _with_pickup(sigs, list(part.getElementsByClass(stream.Measure)))
         dyn = [(float(flat.elementOffset(d)), d.volumeScalar)
                for d in flat.getElementsByClass(dynamics.Dynamic) if d.volumeScalar]
         dyn_beats = np.array([d[0] for d in dyn])
