@@ -20,9 +20,10 @@ augmentation off does not change the draws of the others):
    is added (the bass line when the doubling was not drawn or fits nowhere), so such
    tracks get 2-4 stems.
 3. **Classes** (:func:`assign_classes`): each pitched part gets a class whose range covers
-   the part's range (:func:`mirkit.data.instruments.classes_for_range`), drawn uniformly
-   from the allowed classes (``instruments``, default all pitched classes), preferring a
-   class no earlier part has (``distinct_classes``). A part that fits no class is moved by
+   the part's range (:func:`mirkit.data.instruments.classes_for_range`), drawn from the
+   allowed classes (``instruments``, default all pitched classes) with weights favouring
+   classes whose tessitura suits the part (see :func:`assign_classes`), preferring a class
+   no earlier part has (``distinct_classes``). A part that fits no class is moved by
    octaves (0, -12, +12, -24, +24, -36, +36 semitones, the first that fits) or, if none
    fits, left out (recorded in ``skipped_parts``). Parts of one class share its stem. Each
    class then gets a General MIDI program drawn from its pool.
