@@ -9,7 +9,8 @@ Layouts
 -------
 ``synth`` (:class:`SynthDataset`) -- written by ``mirkit synth``::
 
-    DIR/dataset.json                  {"generator": "mirkit synth <version>", "label_sr", "label_hop",
+    DIR/dataset.json                  {"generator": "mirkit synth <version>", "label_sr",
+                                       "label_hop",
                                        "tracks": [{"id", "split", "classes", ...}, ...]}
     DIR/tracks/<id>/mixture.flac
     DIR/tracks/<id>/stems/<class>.flac

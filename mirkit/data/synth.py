@@ -774,7 +774,8 @@ def _tessitura_draw(pool: Sequence[str], middle: float, rng: np.random.Generator
     widths = np.array([(BY_NAME[c].high - BY_NAME[c].low) / 4 for c in pool])
     weights = np.exp(-0.5 * ((middle - centres) / widths) ** 2) + 1e-6
     cumulative = np.cumsum(weights / weights.sum())
-    return int(min(np.searchsorted(cumulative, rng.random(), side="right"), len(pool) - 1))
+    index = int(np.searchsorted(cumulative, rng.random(), side="right"))
+    return min(index, len(pool) - 1)
 
 
 def _accompaniment(on: NDArray[np.float64], off: NDArray[np.float64], pitch: NDArray[Any],
