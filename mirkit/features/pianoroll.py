@@ -127,10 +127,15 @@ def notes_to_labels(onsets: ArrayLike, offsets: ArrayLike, pitches: ArrayLike,
 
     keys = pitch - LOWEST_PITCH
     on_keys = (keys >= 0) & (keys < N_PITCHES)
-    roll = np.zeros((n_cls, N_PITCHES, frames + 1), dtype=np.int32)
-    np.add.at(roll, (cls_idx[on_keys], keys[on_keys], start[on_keys]), 1)
-    np.add.at(roll, (cls_idx[on_keys], keys[on_keys], stop[on_keys]), -1)
-    pianoroll = np.cumsum(roll, axis=2)[:, :, :frames] > 0
+    # integrate only the (class, key) rows that hold notes: most of the grid is empty
+    row_id = cls_idx[on_keys] * N_PITCHES + keys[on_keys]
+    rows, inverse = np.unique(row_id, return_inverse=True)
+    diff = np.zeros((len(rows), frames + 1), dtype=np.int32)
+    np.add.at(diff, (inverse, start[on_keys]), 1)
+    np.add.at(diff, (inverse, stop[on_keys]), -1)
+    pianoroll = np.zeros((n_cls * N_PITCHES, frames), dtype=bool)
+    pianoroll[rows] = np.cumsum(diff, axis=1)[:, :frames] > 0
+    pianoroll = pianoroll.reshape(n_cls, N_PITCHES, frames)
     onset_roll = np.zeros((n_cls, N_PITCHES, frames), dtype=bool)
     sel = on_keys & (start < frames) & (stop > start)
     onset_roll[cls_idx[sel], keys[sel], start[sel]] = True
