@@ -14,18 +14,19 @@ TORCH_INDEX ?=
 STAMP := $(VENV)/.mirkit-installed
 DEMO_OUT ?= out/demo
 
-APT_PACKAGES := fluidsynth fluid-soundfont-gm timgm6mb-soundfont
+APT_PACKAGES := fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small
 
 .PHONY: install system-deps demo test lint bench clean
 
 install: system-deps $(STAMP)
 
-# Debian packages for `mirkit synth` (FluidSynth and two General MIDI soundfonts). Installed
+# Debian packages for `mirkit synth` (FluidSynth and three General MIDI soundfonts). Installed
 # when missing and we may (root, or passwordless sudo); otherwise say how, and go on: only
 # the synth tests need them, and they skip with that reason.
 system-deps:
 	@if command -v fluidsynth >/dev/null 2>&1 && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] \
-	    && [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ]; then :; \
+	    && [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] \
+	    && [ -e /usr/share/sounds/sf3/MuseScore_General.sf3 ]; then :; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
 	  echo "mirkit: install FluidSynth and the FluidR3/TimGM6mb soundfonts for 'mirkit synth'"; \
 	elif [ "$$(id -u)" = 0 ]; then \
