@@ -133,9 +133,9 @@ def notes_to_labels(onsets: ArrayLike, offsets: ArrayLike, pitches: ArrayLike,
     diff = np.zeros((len(rows), frames + 1), dtype=np.int32)
     np.add.at(diff, (inverse, start[on_keys]), 1)
     np.add.at(diff, (inverse, stop[on_keys]), -1)
-    pianoroll = np.zeros((n_cls * N_PITCHES, frames), dtype=bool)
-    pianoroll[rows] = np.cumsum(diff, axis=1)[:, :frames] > 0
-    pianoroll = pianoroll.reshape(n_cls, N_PITCHES, frames)
+    flat_roll = np.zeros((n_cls * N_PITCHES, frames), dtype=bool)
+    flat_roll[rows] = np.cumsum(diff, axis=1)[:, :frames] > 0
+    pianoroll = flat_roll.reshape(n_cls, N_PITCHES, frames)
     onset_roll = np.zeros((n_cls, N_PITCHES, frames), dtype=bool)
     sel = on_keys & (start < frames) & (stop > start)
     onset_roll[cls_idx[sel], keys[sel], start[sel]] = True
