@@ -1,0 +1,258 @@
+"""The multitask pianoroll U-Net: shapes, pooling, losses, ablations, overfitting, registry."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mirkit.data.instruments import CLASS_INDEX, CLASSES
+from mirkit.errors import InputError, ParameterError
+from mirkit.features.pianoroll import n_frames, notes_to_labels
+from mirkit.models import transcription_constants as C
+from mirkit.models.transcription import TranscriptionUNet, build, losses, pool_logits
+
+TINY = {"n_classes": 3, "base_channels": 4, "depth": 2, "drum_classes": [2]}
+
+
+def tiny(**kw: object) -> TranscriptionUNet:
+    torch.manual_seed(0)
+    return TranscriptionUNet(**{**TINY, **kw})  # type: ignore[arg-type]
+
+
+def random_labels(rng: np.random.Generator, n_classes: int, frames: int,
+                  batch: int = 1) -> dict[str, torch.Tensor]:
+    roll = torch.from_numpy(rng.random((batch, n_classes, 88, frames)) < 0.05)
+    onsets = roll & torch.from_numpy(rng.random(roll.shape) < 0.3)
+    return {"pianoroll": roll, "onsets": onsets, "pitch_roll": roll[:, :-1].any(dim=1),
+            "activity": roll.any(dim=2)}
+
+
+@pytest.mark.parametrize("frames", [1, 7, 17, 33, 101])
+@pytest.mark.parametrize("n_bins", [88, 264])
+def test_output_shapes_for_any_frame_count(frames: int, n_bins: int) -> None:
+    model = tiny(n_bins=n_bins).eval()
+    out = model(torch.randn(2, n_bins, frames))
+    assert set(out) == {"roll", "onset", "pitch", "instrument"}
+    assert out["roll"].shape == out["onset"].shape == (2, 3, 88, frames)
+    assert out["pitch"].shape == (2, 88, frames)
+    assert out["instrument"].shape == (2, 3, frames)
+    assert "onset" not in tiny(onset_head=False).eval()(torch.randn(1, 88, frames))
+
+
+def test_default_model_size() -> None:
+    model = TranscriptionUNet()
+    n_params = sum(p.numel() for p in model.parameters())
+    state_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    # 2,987,426 parameters: 11.4 MiB of float32 weights, within the 20 MB budget
+    assert 2_000_000 < n_params < 5_000_000
+    assert state_bytes <= 20_000_000
+    assert model.config["n_classes"] == len(CLASSES)
+    assert model.config["drum_classes"] == [CLASS_INDEX["drums"]]
+
+
+def test_pitch_and_instrument_are_pooled_from_the_roll(rng: np.random.Generator) -> None:
+    model = tiny().eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 88, 20))
+    roll = out["roll"]
+    torch.testing.assert_close(out["pitch"], roll[:, :2].amax(dim=1))    # class 2 = drums
+    torch.testing.assert_close(out["instrument"], roll.amax(dim=2))
+    # max of logits is the logit of the max probability
+    torch.testing.assert_close(torch.sigmoid(out["pitch"]), torch.sigmoid(roll[:, :2]).amax(1))
+
+
+def test_noisy_or_pooling_is_stable_and_exact(rng: np.random.Generator) -> None:
+    logits = torch.from_numpy(rng.normal(0, 4, (3, 5, 7)))
+    logits[0, :, 0] = -200.0                     # every p underflows to 0: finite, very low
+    logits[1, :, 1] = 60.0                       # p = 1 everywhere: finite, very high
+    pooled = pool_logits(logits, 1, pool="noisy_or")
+    assert torch.isfinite(pooled).all()
+    p = torch.sigmoid(logits[2])
+    expected = torch.logit(1 - torch.prod(1 - p, dim=0))
+    torch.testing.assert_close(pooled[2], expected, rtol=1e-6, atol=1e-6)
+    assert pooled[0, 0] < -100 and pooled[1, 1] > 30
+    model = tiny(pool="noisy_or").eval()
+    out = model(torch.randn(1, 88, 5))
+    torch.testing.assert_close(out["instrument"], pool_logits(out["roll"], 2, pool="noisy_or"))
+
+
+def test_batch_items_do_not_leak_in_eval_mode(rng: np.random.Generator) -> None:
+    model = TranscriptionUNet(base_channels=8, depth=3).eval()
+    x = torch.from_numpy(rng.standard_normal((3, 88, 45)).astype(np.float32))
+    with torch.no_grad():
+        together = model(x)
+        for i in range(3):
+            alone = model(x[i:i + 1])
+            for key, value in alone.items():
+                torch.testing.assert_close(together[key][i:i + 1], value, rtol=1e-4, atol=1e-4)
+
+
+def test_feature_standardisation_uses_the_stored_stats(rng: np.random.Generator) -> None:
+    model = tiny().eval()
+    x = torch.from_numpy(rng.standard_normal((1, 88, 12)).astype(np.float32))
+    mean, std = rng.normal(size=88).astype(np.float32), rng.uniform(0.5, 2, 88).astype(np.float32)
+    with torch.no_grad():
+        plain = model((x - torch.from_numpy(mean)[:, None]) / torch.from_numpy(std)[:, None])
+        model.set_feature_stats(mean, std)
+        standardised = model(x)
+    torch.testing.assert_close(standardised["roll"], plain["roll"], rtol=1e-4, atol=1e-5)
+    assert "feature_mean" in model.state_dict()          # travels with the checkpoint
+    with pytest.raises(ParameterError, match="deviations"):
+        model.set_feature_stats(mean, -std)
+
+
+def bce(x: np.ndarray, y: np.ndarray) -> float:
+    p = 1 / (1 + np.exp(-x))
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+def test_losses_match_hand_computed_bce() -> None:
+    g = torch.Generator().manual_seed(1)
+    outputs = {"roll": torch.randn(1, 2, 88, 3, generator=g),
+               "onset": torch.randn(1, 2, 88, 3, generator=g),
+               "pitch": torch.randn(1, 88, 3, generator=g),
+               "instrument": torch.randn(1, 2, 3, generator=g)}
+    labels = {"pianoroll": torch.rand(1, 2, 88, 3, generator=g) > 0.5,
+              "onsets": torch.rand(1, 2, 88, 3, generator=g) > 0.8,
+              "pitch_roll": torch.rand(1, 88, 3, generator=g) > 0.5,
+              "activity": torch.tensor([[[1, 0, 1], [0, 0, 1]]])}
+    weights = {"roll": 1.0, "pitch": 0.5, "instrument": 2.0, "onset": 0.25}
+    got = losses(outputs, labels, weights=weights)
+    expected = {term: bce(outputs[term].numpy(), labels[key].numpy().astype(np.float64))
+                for term, key in C.LOSS_LABELS.items()}
+    for term, value in expected.items():
+        assert float(got[term]) == pytest.approx(value, rel=1e-5)
+    assert float(got["total"]) == pytest.approx(
+        sum(weights[t] * v for t, v in expected.items()), rel=1e-5)
+    # a tiny worked case: logit 0 -> log 2 whatever the label
+    zero = {k: torch.zeros_like(v) for k, v in outputs.items()}
+    assert float(losses(zero, labels)["total"]) == pytest.approx(4 * np.log(2), rel=1e-6)
+
+
+@pytest.mark.parametrize("ablation", list(C.ABLATIONS))
+def test_ablation_weights_switch_loss_terms_off(ablation: str,
+                                                rng: np.random.Generator) -> None:
+    model = tiny().train()
+    labels = random_labels(rng, 3, 16, batch=2)
+    outputs = model(torch.randn(2, 88, 16))
+    for value in outputs.values():
+        value.retain_grad()
+    weights = C.ablation_weights(ablation, onset=0.0)
+    result = losses(outputs, labels, weights=weights)
+    result["total"].backward()
+    on = set(C.ABLATIONS[ablation])
+    assert result["total"].item() == pytest.approx(sum(result[t].item() for t in on), rel=1e-6)
+    for term in ("pitch", "instrument", "onset"):       # pooled heads: grads come from own loss
+        grad = outputs[term].grad
+        assert (grad is not None and bool(grad.abs().sum() > 0)) == (term in on), term
+    assert not result["onset"].requires_grad          # reported, not trained
+    # the roll always learns: directly, or through the pooled heads
+    assert float(outputs["roll"].grad.abs().sum()) > 0
+    assert C.ablation_weights(ablation)["onset"] == 1.0
+
+
+def test_masked_frames_do_not_count(rng: np.random.Generator) -> None:
+    model = tiny().eval()
+    labels = random_labels(rng, 3, 20)
+    mask = torch.ones(1, 20, dtype=torch.bool)
+    mask[:, 12:] = False
+    with torch.no_grad():
+        out = model(torch.randn(1, 88, 20))
+        first = losses(out, labels, mask=mask)
+        shifted = {k: torch.cat([v[..., :12], v[..., 12:] + 5.0], dim=-1) for k, v in out.items()}
+        second = losses(shifted, labels, mask=mask)
+        cropped = losses({k: v[..., :12] for k, v in out.items()},
+                         {k: v[..., :12] for k, v in labels.items()})
+    for term in ("roll", "pitch", "instrument", "onset", "total"):
+        assert float(first[term]) == pytest.approx(float(second[term]), rel=1e-6)
+        assert float(first[term]) == pytest.approx(float(cropped[term]), rel=1e-5)
+
+
+def test_frame_labels_work_as_labels() -> None:
+    frames = n_frames(C.SAMPLE_RATE * 2, C.HOP)
+    lab = notes_to_labels([0.1, 0.5], [0.9, 1.5], [60, 40], ["piano", "drums"],
+                          classes=CLASSES, frames=frames, sr=C.SAMPLE_RATE, hop=C.HOP)
+    model = TranscriptionUNet(base_channels=4, depth=2).eval()
+    with torch.no_grad():
+        result = losses(model(torch.randn(1, 88, frames)), lab)
+    assert set(result) == {"roll", "pitch", "instrument", "onset", "total"}
+    assert torch.isfinite(result["total"])
+
+
+def test_loss_errors_name_the_problem(rng: np.random.Generator) -> None:
+    model = tiny(onset_head=False).eval()
+    out = model(torch.randn(1, 88, 8))
+    labels = random_labels(rng, 3, 8)
+    with pytest.raises(ParameterError, match="onset_head"):
+        losses(out, labels)
+    with pytest.raises(ParameterError, match="nothing to train"):
+        losses(out, labels, weights={"roll": 0.0})
+    with pytest.raises(ParameterError, match="unknown loss term"):
+        losses(out, labels, weights={"frames": 1.0})
+    with pytest.raises(InputError, match="shape"):
+        losses(out, random_labels(rng, 3, 9), weights={"roll": 1.0})
+    with pytest.raises(InputError, match="activity"):
+        losses(out, {"pianoroll": labels["pianoroll"]}, weights={"roll": 1, "instrument": 1})
+    with pytest.raises(ParameterError, match="ablation"):
+        C.ablation_weights("frames-only")
+
+
+def test_bad_configs_and_inputs() -> None:
+    with pytest.raises(ParameterError, match="multiple of 88"):
+        TranscriptionUNet(n_bins=100)
+    with pytest.raises(ParameterError, match="drum_classes"):
+        TranscriptionUNet(n_classes=2, drum_classes=[5])
+    with pytest.raises(ParameterError, match="every class is a drum"):
+        TranscriptionUNet(n_classes=1, drum_classes=[0])
+    with pytest.raises(InputError, match=r"\(batch, 88 bins, frames\)"):
+        tiny()(torch.randn(1, 84, 10))
+
+
+def test_tiny_model_overfits_one_example(rng: np.random.Generator) -> None:
+    torch.manual_seed(0)
+    model = TranscriptionUNet(n_classes=3, base_channels=8, depth=2, drum_classes=[])
+    frames = 40
+    labels = {k: v.float() for k, v in random_labels(rng, 3, frames).items()}
+    labels["pitch_roll"] = labels["pianoroll"].amax(dim=1)
+    # the input shows each sounding key (class-specific gain) under noise
+    gains = torch.tensor([1.0, 2.0, 3.0])[None, :, None, None]
+    features = (labels["pianoroll"] * gains).sum(1) + 0.1 * torch.randn(1, 88, frames)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    history = []
+    for _ in range(50):
+        opt.zero_grad()
+        loss = losses(model(features), labels)["total"]
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    assert history[-1] < 0.2 * history[0], history[::10]
+
+
+def test_config_round_trip_and_frontend() -> None:
+    model = TranscriptionUNet(base_channels=4, depth=2, n_bins=264)
+    clone = build(**json.loads(json.dumps(model.config)))
+    assert {k: v.shape for k, v in clone.state_dict().items()} == {
+        k: v.shape for k, v in model.state_dict().items()}
+    front = model.frontend()
+    feats = front(torch.randn(C.SAMPLE_RATE))
+    assert feats.shape == (264, n_frames(C.SAMPLE_RATE, C.HOP))
+    assert front.cqt.bins_per_octave == 36
+    out = model.eval()(feats.unsqueeze(0))
+    assert out["roll"].shape == (1, len(CLASSES), 88, feats.shape[-1])
+
+
+def test_register_declares_the_architecture_and_test_model() -> None:
+    registry = pytest.importorskip("mirkit.models.registry")
+    from mirkit.models import transcription
+
+    transcription.register()
+    transcription.register()                        # idempotent
+    assert registry.ARCHITECTURES[C.ARCH_NAME] is transcription.build
+    entry = registry.get_entry(C.TEST_MODEL_NAME)
+    assert (entry.arch, entry.task, entry.is_test) == (C.ARCH_NAME, C.TASK, True)
+    model = registry.build(entry.arch, entry.config)
+    assert isinstance(model, TranscriptionUNet)
+    assert sum(p.numel() for p in model.parameters()) < 10_000
