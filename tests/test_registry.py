@@ -38,7 +38,7 @@ def toy_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def _ship(folder: Path, name: str = "toy-real", *, corrupt: bool = False) -> Path:
-    from mirkit.train.checkpoint import save_checkpoint
+    from mirkit.models.checkpoint import save_checkpoint
 
     torch.manual_seed(1)
     model = Toy(width=5)

@@ -26,7 +26,7 @@ from _ddp_worker import (
 )
 
 from mirkit.errors import ModelError, ParameterError
-from mirkit.train.checkpoint import load_checkpoint, save_checkpoint
+from mirkit.models.checkpoint import load_checkpoint, save_checkpoint
 from mirkit.train.trainer import (
     StepBatchSampler,
     TrainConfig,

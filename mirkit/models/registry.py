@@ -15,7 +15,7 @@ Family modules are listed in :data:`FAMILY_MODULES`; each defines ``register()``
 registry calls once, on first use, to register its architectures and test models.
 
 Checkpoints describe themselves (``{"arch", "config", "state_dict", "card"}``, see
-:mod:`mirkit.train.checkpoint`), so ``--model PATH`` loads any checkpoint our trainer wrote.
+:mod:`mirkit.models.checkpoint`), so ``--model PATH`` loads any checkpoint our trainer wrote.
 Nothing is downloaded: a missing weights file is a :class:`~mirkit.errors.ModelError` that
 names the path and the command that makes it.
 """
@@ -214,7 +214,7 @@ def load_model(spec: str | os.PathLike[str], *, device: Any = None,
     """
     import torch
 
-    from mirkit.train.checkpoint import load_checkpoint
+    from mirkit.models.checkpoint import load_checkpoint
 
     text = os.fspath(spec)
     if _looks_like_path(text):

@@ -723,7 +723,7 @@ class Trainer:
         last, metrics = self.output_dir / "last.pt", self.output_dir / "metrics.csv"
 
         def prepare() -> dict[str, Any] | None:
-            from mirkit.train.checkpoint import load_checkpoint
+            from mirkit.models.checkpoint import load_checkpoint
 
             if self.output_dir.exists() and not self.output_dir.is_dir():
                 raise ParameterError(f"output '{self.output_dir}' is a file; give a folder")
@@ -1072,7 +1072,7 @@ class Trainer:
         return {**self.card, "training": training}
 
     def _checkpoint(self, *, numbered: bool = False, best_only: bool = False) -> None:
-        from mirkit.train.checkpoint import save_checkpoint
+        from mirkit.models.checkpoint import save_checkpoint
 
         train_state = self._train_state()
         if not self.is_main:
