@@ -201,7 +201,10 @@ def note_pitches(indices: ArrayLike) -> NDArray[np.int64]:
     -------
     np.ndarray, shape (..., 12), int64
     """
-    f = index_to_factors(indices)
+    return _pitches_of(index_to_factors(indices))
+
+
+def _pitches_of(f: NDArray[np.int64]) -> NDArray[np.int64]:
     root = 12 * (np.asarray(OCTAVES)[f[..., 1]] + 1) + f[..., 0]           # (...)
     steps = SCALE_STEPS[f[..., 2]]                                           # (..., 9)
     down = f[..., 5:9].astype(bool)                                          # (..., 4)
@@ -217,7 +220,10 @@ def onset_ticks(indices: ArrayLike) -> NDArray[np.int64]:
     -------
     np.ndarray, shape (..., 12), int64
     """
-    f = index_to_factors(indices)
+    return _onsets_of(index_to_factors(indices))
+
+
+def _onsets_of(f: NDArray[np.int64]) -> NDArray[np.int64]:
     bar1 = RHYTHM_ONSETS[f[..., 3]]
     bar2 = RHYTHM_ONSETS[f[..., 4]] + TICKS_PER_BAR
     return np.concatenate([bar1, bar2], axis=-1)
@@ -236,8 +242,11 @@ def melodies(indices: ArrayLike) -> NDArray[np.int64]:
         MIDI pitch per tick, :data:`REST_PITCH` (-1) where the tick is a rest. Every note
         lasts exactly one tick (an eighth note, 0.5 quarter).
     """
-    pitches = note_pitches(indices)
-    ticks = onset_ticks(indices)
+    return _grid_of(index_to_factors(indices))
+
+
+def _grid_of(f: NDArray[np.int64]) -> NDArray[np.int64]:
+    pitches, ticks = _pitches_of(f), _onsets_of(f)
     grid = np.full(pitches.shape[:-1] + (SEQUENCE_LENGTH,), REST_PITCH, dtype=np.int64)
     np.put_along_axis(grid, ticks, pitches, axis=-1)
     return grid
@@ -292,7 +301,11 @@ def tokens(indices: ArrayLike) -> NDArray[np.int32]:
     np.ndarray, shape (..., 16), int32
         Token indices into :data:`VOCABULARY`.
     """
-    grid = melodies(indices)
+    return _tokens_of(index_to_factors(indices))
+
+
+def _tokens_of(f: NDArray[np.int64]) -> NDArray[np.int32]:
+    grid = _grid_of(f)
     out = np.where(grid == REST_PITCH, REST_INDEX, _PITCH_TO_TOKEN[np.maximum(grid, 0)])
     return out.astype(np.int32)
 
@@ -512,8 +525,9 @@ def generate(indices: ArrayLike | None = None) -> DMelodiesArrays:
     idx = np.arange(NUM_ITEMS, dtype=np.int64) if indices is None else _as_index_array(indices)
     if idx.ndim != 1:
         raise ParameterError(f"indices must be one-dimensional, got shape {idx.shape}")
-    return DMelodiesArrays(indices=idx, score_array=tokens(idx),
-                           latent_array=index_to_factors(idx).astype(np.int32))
+    factors = index_to_factors(idx)              # unravelled once for tokens and latents
+    return DMelodiesArrays(indices=idx, score_array=_tokens_of(factors),
+                           latent_array=factors.astype(np.int32))
 
 
 def save_npz(path: Any, data: DMelodiesArrays, *, compress: bool = False) -> None:
