@@ -1305,7 +1305,8 @@ def _header_columns(p: Path, number: int, fields: list[str]) -> list[str]:
     columns = [f.lower() for f in fields]
     unknown = [c for c in columns if c not in NOTE_TABLE_COLUMNS]
     missing = [c for c in NOTE_TABLE_COLUMNS[:3] if c not in columns]
-    if unknown or missing or len(set(columns)) != len(columns):
+    # other columns (e.g. the confidence of `mirkit transcribe`'s notes.csv) are ignored
+    if missing or len(set(columns)) != len(columns):
         raise InputError(
             f"'{p}' line {number}: header {fields} must name onset, offset and pitch (and "
             "optionally velocity and instrument), each once"
@@ -1317,7 +1318,7 @@ def _header_columns(p: Path, number: int, fields: list[str]) -> list[str]:
 def _parse_note_rows(
     p: Path, lines: list[tuple[int, str]], columns: list[str], delimiter: str | None
 ) -> NoteList:
-    values: dict[str, list[Any]] = {c: [] for c in columns}
+    values: dict[str, list[Any]] = {c: [] for c in columns if c in NOTE_TABLE_COLUMNS}
     for number, line in lines:
         fields = _split(line, delimiter)
         where = f"'{p}' line {number}"
@@ -1325,7 +1326,7 @@ def _parse_note_rows(
             raise InputError(
                 f"{where}: {len(fields)} fields, expected {len(columns)} ({', '.join(columns)})"
             )
-        row = dict(zip(columns, fields, strict=True))
+        row = {c: f for c, f in zip(columns, fields, strict=True) if c in NOTE_TABLE_COLUMNS}
         for name, field in row.items():
             if name == "instrument":
                 values[name].append(field)
@@ -1337,7 +1338,7 @@ def _parse_note_rows(
             if not math.isfinite(value):
                 raise InputError(f"{where}: {name} {field!r} is not finite")
             values[name].append(value)
-        _check_row(where, values, columns)
+        _check_row(where, values, list(values))
     intervals = np.column_stack([values["onset"], values["offset"]]).astype(np.float64)
     return NoteList(
         intervals.reshape(-1, 2),
