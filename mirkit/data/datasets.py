@@ -77,6 +77,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -115,6 +116,7 @@ __all__ = [
     "MultitrackDataset",
     "MusdbDataset",
     "NoteTable",
+    "read_note_csv",
     "SlakhDataset",
     "SynthDataset",
     "canonical_split",
@@ -388,43 +390,13 @@ class NoteTable:
         InputError
             Missing file or column, or a row whose values are not numbers.
         """
-        p = Path(path)
+        cols = read_note_csv(path, columns=_NOTE_COLUMNS, text=("class",),
+                             defaults={"velocity": _DEFAULT_VELOCITY})
         try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError as exc:
-            raise InputError(f"note file '{p}' does not exist") from exc
-        except OSError as exc:
-            raise InputError(f"cannot read note file '{p}': {exc.strerror or exc}") from exc
-        rows = list(csv.reader(text.splitlines()))
-        if not rows:
-            raise InputError(f"note file '{p}' is empty: it needs the header "
-                             f"{','.join(_NOTE_COLUMNS)}")
-        header = [h.strip().lower() for h in rows[0]]
-        missing = [c for c in ("onset", "offset", "pitch", "class") if c not in header]
-        if missing:
-            raise InputError(f"note file '{p}' has no column {', '.join(missing)}: its header "
-                             f"must name {','.join(_NOTE_COLUMNS)}")
-        col = {name: header.index(name) for name in _NOTE_COLUMNS if name in header}
-        table: dict[str, list[Any]] = {name: [] for name in _NOTE_COLUMNS}
-        for line, row in enumerate(rows[1:], start=2):
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            try:
-                values = {name: row[i].strip() for name, i in col.items()}
-                table["onset"].append(float(values["onset"]))
-                table["offset"].append(float(values["offset"]))
-                table["pitch"].append(float(values["pitch"]))
-                table["velocity"].append(float(values.get("velocity") or _DEFAULT_VELOCITY))
-            except (ValueError, IndexError) as exc:
-                raise InputError(f"note file '{p}' line {line}: {row!r} is not "
-                                 "onset,offset,pitch,velocity,class with numbers") from exc
-            table["class"].append(values["class"])
-        try:
-            return cls(np.array(table["onset"]), np.array(table["offset"]),
-                       np.array(table["pitch"]), np.array(table["velocity"]),
-                       np.array(table["class"], dtype=str))
+            return cls(cols["onset"], cols["offset"], cols["pitch"], cols["velocity"],
+                       cols["class"])
         except InputError as exc:
-            raise InputError(f"note file '{p}': {exc}") from exc
+            raise InputError(f"note file '{path}': {exc}") from exc
 
     def write_csv(self, path: str | Path) -> Path:
         """Write the table as CSV (header ``onset,offset,pitch,velocity,class``), atomically."""
@@ -436,6 +408,52 @@ class NoteTable:
                            self.velocity.tolist(), self.class_.tolist(), strict=True):
                 writer.writerow([repr(row[0]), repr(row[1]), *row[2:]])
         return target
+
+
+def read_note_csv(path: str | os.PathLike[str], *, columns: Sequence[str],
+                  text: Sequence[str] = (), defaults: dict[str, float] | None = None
+                  ) -> dict[str, NDArray[Any]]:
+    """Columns of a header-named note CSV (any column order; extra columns ignored).
+
+    ``text`` columns stay strings, the others become float64; a column in ``defaults`` may
+    be missing and is then filled with its default. A BOM and blank lines are fine. Shared
+    by :meth:`NoteTable.from_csv` and the transcription output reader.
+
+    Raises
+    ------
+    InputError
+        An unreadable file, a missing column, or a row that does not parse (file and line).
+    """
+    p = Path(path)
+    defaults = defaults or {}
+    try:
+        content = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"cannot read note file '{p}': it does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read note file '{p}': {exc.strerror or exc}") from exc
+    rows = [r for r in csv.reader(content.splitlines()) if any(cell.strip() for cell in r)]
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    missing = [c for c in columns if c not in header and c not in defaults]
+    if missing:
+        names = ", ".join(missing)
+        raise InputError(f"note file '{p}' lacks column(s) {names}: its header has no column "
+                         f"{names}; it must name {','.join(columns)}")
+    where = {c: header.index(c) for c in columns if c in header}
+    values: dict[str, list[Any]] = {c: [] for c in columns}
+    for line, row in enumerate(rows[1:], start=2):
+        try:
+            for c in columns:
+                cell = row[where[c]].strip() if c in where else ""
+                if c in text:
+                    values[c].append(cell)
+                else:
+                    values[c].append(float(cell) if cell or c not in defaults else defaults[c])
+        except (ValueError, IndexError) as exc:
+            raise InputError(f"note file '{p}' line {line}: {row!r} is not "
+                             f"{','.join(columns)} with numbers") from exc
+    return {c: (np.array(v, dtype=str) if c in text else np.array(v, dtype=np.float64))
+            for c, v in values.items()}
 
 
 def _notes_from_midi(path: Path, note_class: str) -> NoteTable:

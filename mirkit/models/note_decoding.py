@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mirkit.data.datasets import NoteTable
+from mirkit.data.datasets import NoteTable, read_note_csv
 from mirkit.data.instruments import BY_NAME, CLASS_INDEX, CLASSES
 from mirkit.errors import InputError, ParameterError
 from mirkit.features.pianoroll import LOWEST_PITCH, N_PITCHES
@@ -494,36 +494,13 @@ def read_notes_csv(path: str | os.PathLike[str]) -> DecodedNotes:
     InputError
         A missing file, a missing column or a row that does not parse.
     """
-    p = Path(path)
+    cols = read_note_csv(path, columns=NOTES_CSV_COLUMNS, text=("instrument",))
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read note file '{p}': {exc.strerror or exc}") from exc
-    rows = [r for r in csv.reader(text.splitlines()) if any(cell.strip() for cell in r)]
-    header = [h.strip().lower() for h in rows[0]] if rows else []
-    missing = [c for c in NOTES_CSV_COLUMNS if c not in header]
-    if missing:
-        raise InputError(f"note file '{p}' lacks column(s) {', '.join(missing)}; its header "
-                         f"must name {','.join(NOTES_CSV_COLUMNS)}")
-    col = {name: header.index(name) for name in NOTES_CSV_COLUMNS}
-    values: dict[str, list[Any]] = {name: [] for name in NOTES_CSV_COLUMNS}
-    for line, row in enumerate(rows[1:], start=2):
-        try:
-            for name in NOTES_CSV_COLUMNS:
-                cell = row[col[name]].strip()
-                values[name].append(cell if name == "instrument" else float(cell))
-        except (ValueError, IndexError) as exc:
-            raise InputError(f"note file '{p}' line {line}: {row!r} is not "
-                             f"{','.join(NOTES_CSV_COLUMNS)} with numbers") from exc
-    try:
-        table = NoteTable(np.array(values["onset"], dtype=np.float64),
-                          np.array(values["offset"], dtype=np.float64),
-                          np.array(values["pitch"], dtype=np.float64),
-                          np.array(values["velocity"], dtype=np.float64),
-                          np.array(values["instrument"], dtype=str))
-        return DecodedNotes(table, np.array(values["confidence"], dtype=np.float64))
+        table = NoteTable(cols["onset"], cols["offset"], cols["pitch"], cols["velocity"],
+                          cols["instrument"])
+        return DecodedNotes(table, cols["confidence"])
     except InputError as exc:
-        raise InputError(f"note file '{p}': {exc}") from exc
+        raise InputError(f"note file '{path}': {exc}") from exc
 
 
 def activity_table(instrument_prob: ArrayLike, *, sr: int, hop: int,
