@@ -43,7 +43,7 @@ def _root(
 
 def _register() -> None:
     # Importing a command module registers its subcommand(s) on `app`.
-    from mirkit.cli import evaluate, make_dmelodies, models, synth  # noqa: F401
+    from mirkit.cli import evaluate, make_dmelodies, models, synth, train  # noqa: F401
 
 
 _register()
@@ -75,7 +75,7 @@ def main(args: list[str] | None = None) -> None:
         where = exc.ctx.command_path if exc.ctx is not None else "mirkit"
         sys.stderr.write(f"mirkit: error: {exc.format_message()} (see '{where} --help')\n")
         sys.exit(2)
-    except ex.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("mirkit: error: interrupted\n")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -47,6 +47,7 @@ from mirkit.features.spectral import LogCQT, semitone_layout
 from mirkit.models import transcription_constants as C
 
 Pool = Literal["max", "noisy_or"]
+Reduction = Literal["mean", "frame"]
 
 #: Initial bias of the roll and onset logits: most cells are silent, so the model starts
 #: from a small prior probability (sigmoid(-4) ~ 1.8 %) instead of 50 %.
@@ -279,7 +280,8 @@ def _label(labels: Any, key: str) -> Any:
 
 def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
            weights: Mapping[str, float] | None = None, mask: torch.Tensor | None = None,
-           pos_weight: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+           pos_weight: Mapping[str, torch.Tensor] | None = None,
+           reduction: Reduction = "mean") -> dict[str, torch.Tensor]:
     """The paper's BCE losses (roll, pitch, instrument) plus the onset BCE, and their sum.
 
     Parameters
@@ -300,6 +302,11 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
     pos_weight : dict of torch.Tensor, optional
         Per-term ``pos_weight`` of ``binary_cross_entropy_with_logits`` (e.g. inverse class
         frequencies shaped ``(K, 1, 1)`` for ``roll``), broadcast against the logits.
+    reduction : {"mean", "frame"}
+        ``"mean"``: each term is the mean BCE over all its cells (the paper's). ``"frame"``:
+        the BCE is summed over the class and key axes and averaged over batch and frames,
+        so one wrong cell weighs the same in every term (the roll, with 17 x 88 cells per
+        frame, is then not drowned by the pooled terms).
 
     Returns
     -------
@@ -314,6 +321,8 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
                              f"{', '.join(C.LOSS_LABELS)}")
     if any(v < 0 for v in w.values()):
         raise ParameterError(f"loss weights must be >= 0, got {w}")
+    if reduction not in ("mean", "frame"):
+        raise ParameterError(f"loss reduction {reduction!r} is not one of 'mean', 'frame'")
     result: dict[str, torch.Tensor] = {}
     total: torch.Tensor | None = None
     for term, key in C.LOSS_LABELS.items():
@@ -337,15 +346,17 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
                              f"has {tuple(logits.shape)}")
         pw = None if pos_weight is None else pos_weight.get(term)
         bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none", pos_weight=pw)
+        # cells per (item, frame): the class/key axes a "frame" reduction sums over
+        per_frame = bce[0, ..., 0].numel() if reduction == "frame" else 1
         if mask is None:
-            value = bce.mean()
+            value = bce.mean() * per_frame
         else:
             if mask.shape != (logits.shape[0], logits.shape[-1]):
                 raise InputError(f"mask shape {tuple(mask.shape)} is not (batch, frames) = "
                                  f"{(logits.shape[0], logits.shape[-1])}")
             mk = mask.to(bce.dtype).reshape(mask.shape[0], *([1] * (bce.dim() - 2)),
                                              mask.shape[1])
-            value = (bce * mk).sum() / (mk.expand_as(bce).sum().clamp(min=1.0))
+            value = (bce * mk).sum() / (mk.expand_as(bce).sum().clamp(min=1.0)) * per_frame
         if weight > 0:
             result[term] = value
             total = weight * value if total is None else total + weight * value

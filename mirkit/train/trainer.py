@@ -152,6 +152,39 @@ class EarlyStopping:
         return value > best + self.min_delta
 
 
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The mapping of options in a ``.json``, ``.yaml`` or ``.yml`` file (empty file: ``{}``)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParameterError(f"train config '{p}' cannot be read: "
+                             f"{exc.strerror or exc}") from None
+    suffix = p.suffix.lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        raise ParameterError(f"train config '{p}': use a .json, .yaml or .yml file")
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ParameterError(f"train config '{p}' is not valid JSON: {exc}") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ParameterError(f"train config '{p}' is not valid YAML: {first}"
+                                 ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"train config '{p}' must hold a mapping of options, not "
+                             f"a {type(data).__name__}")
+    return data
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Options of a training run; every field has a default.
@@ -290,38 +323,11 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrainConfig:
         """A config from a ``.json``, ``.yaml`` or ``.yml`` file holding one mapping."""
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ParameterError(f"train config '{p}' cannot be read: "
-                                 f"{exc.strerror or exc}") from None
-        suffix = p.suffix.lower()
-        if suffix not in (".json", ".yaml", ".yml"):
-            raise ParameterError(f"train config '{p}': use a .json, .yaml or .yml file")
-        if suffix == ".json":
-            try:
-                data = json.loads(text)
-            except ValueError as exc:
-                raise ParameterError(f"train config '{p}' is not valid JSON: {exc}") from None
-        else:
-            import yaml
-
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise ParameterError(f"train config '{p}' is not valid YAML: {first}"
-                                     ) from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ParameterError(f"train config '{p}' must hold a mapping of options, not "
-                                 f"a {type(data).__name__}")
+        data = read_config_file(path)
         try:
             return cls.from_mapping(data)
         except ParameterError as exc:
-            raise ParameterError(f"'{p}': {exc}") from None
+            raise ParameterError(f"'{path}': {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only (lists, not tuples), as JSON and checkpoints store them."""

@@ -1,0 +1,71 @@
+"""``mirkit train TASK --data DIR [--config FILE] --output DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mirkit.cli.app import app
+from mirkit.cli.options import RunOptions, command
+
+
+@command(app, "train", common=("device",))
+def train_cmd(
+    run: RunOptions,
+    task: Annotated[str, typer.Argument(
+        help="What to train: transcribe.", show_default=False)],
+    data: Annotated[Path, typer.Option(
+        "--data", metavar="DIR", help="Dataset folder (e.g. made by mirkit synth), split by "
+                                      "piece into train/valid/test.", show_default=False)],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", metavar="DIR", help="Run folder: config.json, metrics.csv, "
+                                              "last.pt, best.pt.", show_default=False)],
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", metavar="FILE", help="JSON or YAML config (sections model, data, "
+                                               "loss, train); defaults otherwise.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the run in --output from its last.pt.")] = False,
+    max_seconds: Annotated[float | None, typer.Option(
+        "--max-seconds", metavar="S", help="Pause cleanly after S seconds; continue later "
+                                           "with --resume.")] = None,
+    max_steps: Annotated[int | None, typer.Option(
+        "--max-steps", metavar="N", help="Override the config's train.max_steps.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Override the config's train.seed.")] = None,
+) -> int:
+    """Train a model with mirkit's trainer; the checkpoints load with --model PATH.
+
+    Examples:
+
+      mirkit synth --corpus bach-chorales --corpus oneills --hours 20 --sr 16000 -o data/synth
+
+      mirkit train transcribe --data data/synth -o runs/unet
+
+      mirkit train transcribe --data data/synth -o runs/unet --resume --max-seconds 3600
+    """
+    import shlex
+    import sys
+
+    from mirkit.errors import ParameterError
+    from mirkit.tasks.train import train
+
+    if max_seconds is not None and not max_seconds > 0:
+        raise ParameterError(f"--max-seconds {max_seconds}: give a positive number of seconds")
+    overrides: dict[str, object] = {"device": run.device}
+    if max_steps is not None:
+        overrides["max_steps"] = max_steps
+    if seed is not None:
+        overrides["seed"] = seed
+    line = "mirkit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = train(task, data, output, config=config, resume=resume, max_seconds=max_seconds,
+                   overrides=overrides, command=line, quiet=run.quiet)
+    reporter = run.reporter(("task", "step", "best_step", "best", "stopped_early", "last",
+                             "best_checkpoint"))
+    reporter.add({"task": task, "step": result.step, "best_step": result.best_step,
+                  "best": result.best_metric, "stopped_early": result.stopped_early,
+                  "last": str(result.last) if result.last else None,
+                  "best_checkpoint": str(result.best) if result.best else None})
+    reporter.close()
+    return 0

@@ -1,0 +1,221 @@
+"""The transcription training recipe and ``mirkit train``: config, items, metrics, a tiny run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from test_datasets import make_synth
+from typer.testing import CliRunner
+
+from mirkit.cli.app import app
+from mirkit.data.datasets import open_dataset
+from mirkit.data.instruments import CLASS_INDEX, CLASSES
+from mirkit.errors import InputError, ParameterError
+from mirkit.models.registry import load_model
+from mirkit.models.transcription import TranscriptionUNet, losses
+from mirkit.tasks.train import recipe, train
+from mirkit.train.transcription import (
+    DEFAULT_MODEL,
+    DataOptions,
+    RecipeConfig,
+    TranscriptionItems,
+    frame_metrics,
+)
+
+TINY = {"model": {"base_channels": 4, "depth": 2},
+        "data": {"clip_seconds": 1.0, "stats_items": 2, "val_items": 2},
+        "train": {"max_steps": 4, "batch_size": 2, "eval_every": 2, "checkpoint_every": 2,
+                  "log_every": 1, "num_workers": 0, "warmup_steps": 1, "device": "cpu"}}
+
+
+@pytest.fixture
+def data(tmp_path: Path, rng: np.random.Generator) -> Path:
+    root = tmp_path / "synth"
+    make_synth(root, rng)
+    return root
+
+
+def items(root: Path, *, augment: bool, **options: object) -> TranscriptionItems:
+    drums = [c for c in CLASSES if c == "drums"]
+    return TranscriptionItems(open_dataset(root), "train", DataOptions(clip_seconds=1.0,
+                                                                        **options),  # type: ignore[arg-type]
+                              seed=5, augment=augment, count=3, sr=16000, hop=512,
+                              classes=CLASSES, drum_classes=drums)
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_config_defaults_and_sections() -> None:
+    cfg = RecipeConfig.from_mapping({})
+    assert cfg.model == DEFAULT_MODEL
+    assert cfg.loss_weights == {"roll": 1.0, "pitch": 1.0, "instrument": 1.0, "onset": 1.0}
+    assert cfg.reduction == "frame"
+    ablation = RecipeConfig.from_mapping({"loss": {"ablation": "pitch-only", "onset": 0}})
+    assert ablation.loss_weights == {"roll": 0.0, "pitch": 1.0, "instrument": 0.0,
+                                     "onset": 0.0}
+
+
+@pytest.mark.parametrize(("mapping", "match"), [
+    ({"optim": {}}, "unknown config section"),
+    ({"data": {"clip": 3}}, "unknown data option"),
+    ({"data": {"drop_stem_prob": 1.5}}, "drop_stem_prob"),
+    ({"data": {"level_db": [-10, 3]}}, "clip"),
+    ({"data": {"snr_db": [40, 10]}}, "low <= high"),
+    ({"loss": {"ablation": "none"}}, "unknown ablation"),
+    ({"loss": {"weights": {"roll": 1}, "ablation": "roll-only"}}, "either weights"),
+    ({"loss": {"reduction": "sum"}}, "reduction"),
+    ({"train": {"lr": -1}}, "lr"),
+    ({"model": []}, "must be a mapping"),
+])
+def test_config_errors(mapping: dict[str, object], match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        RecipeConfig.from_mapping(mapping)
+
+
+def test_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("loss: {ablation: roll-only}\ntrain: {max_steps: 7}\n")
+    cfg = RecipeConfig.from_file(path)
+    assert cfg.train["max_steps"] == 7 and cfg.loss_weights["pitch"] == 0.0
+    path.write_text("[1, 2]\n")
+    with pytest.raises(ParameterError, match="mapping"):
+        RecipeConfig.from_file(path)
+
+
+# --------------------------------------------------------------------------- items
+
+
+def test_items_are_a_function_of_the_index(data: Path) -> None:
+    a, b = items(data, augment=True), items(data, augment=True)
+    first, again, other = a[7], b[7], a[8]
+    assert np.array_equal(first["audio"], again["audio"])
+    assert not np.array_equal(first["audio"], other["audio"])
+    assert first["audio"].shape == (16000,)
+    assert first["pianoroll"].shape == (len(CLASSES), 88, 32)
+    assert first["pitch_roll"].shape == (88, 32) and first["activity"].shape == (
+        len(CLASSES), 32)
+    assert len(a) > 100_000 and len(items(data, augment=False)) == 3
+
+
+def test_level_augmentation_sets_the_peak(data: Path) -> None:
+    it = items(data, augment=True, level_db=(-20.0, -20.0), noise_prob=0.0)
+    for i in range(4):
+        audio = it[i]["audio"]
+        if np.any(audio):
+            assert np.max(np.abs(audio)) == pytest.approx(0.1, rel=1e-4)
+
+
+def test_dropped_stems_lose_their_labels(data: Path) -> None:
+    # every stem is dropped and one survives: the labels of the other class must be clear
+    it = items(data, augment=True, drop_stem_prob=1.0, noise_prob=0.0)
+    seen = set()
+    for i in range(12):
+        item = it[i]
+        act = item["activity"].any(axis=1)
+        kept = {c for c in ("violin", "bassoon") if act[CLASS_INDEX[c]]}
+        assert len(kept) <= 1
+        seen |= kept
+        # the pitch roll follows the remaining pitched classes
+        assert np.array_equal(item["pitch_roll"], item["pianoroll"].any(axis=0))
+    assert seen == {"violin", "bassoon"}
+
+
+def test_validation_items_are_the_mixture(data: Path) -> None:
+    it = items(data, augment=False)
+    ds = open_dataset(data)
+    item = it[0]
+    assert item["audio"].shape == (16000,)
+    # no augmentation: both classes keep their labels when their notes fall in the excerpt
+    assert item["activity"].shape[0] == len(CLASSES)
+    assert ds.tracks("train")
+
+
+# --------------------------------------------------------------------------- loss and metrics
+
+
+def test_frame_reduction_weighs_cells_per_frame() -> None:
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = TranscriptionUNet(base_channels=4, depth=2)(torch.randn(2, 88, 20))
+    labels = {"pianoroll": torch.rand(2, len(CLASSES), 88, 20) > 0.9,
+              "onsets": torch.rand(2, len(CLASSES), 88, 20) > 0.99,
+              "pitch_roll": torch.rand(2, 88, 20) > 0.9,
+              "activity": torch.rand(2, len(CLASSES), 20) > 0.5}
+    mean = losses(out, labels)
+    frame = losses(out, labels, reduction="frame")
+    assert float(frame["roll"]) == pytest.approx(float(mean["roll"]) * len(CLASSES) * 88,
+                                                 rel=1e-5)
+    assert float(frame["pitch"]) == pytest.approx(float(mean["pitch"]) * 88, rel=1e-5)
+    assert float(frame["instrument"]) == pytest.approx(float(mean["instrument"]) * len(CLASSES),
+                                                       rel=1e-5)
+    with pytest.raises(ParameterError, match="reduction"):
+        losses(out, labels, reduction="sum")  # type: ignore[arg-type]
+
+
+def test_frame_metrics_counts() -> None:
+    ref = torch.tensor([[[True, True, False, False]]])          # (1, 1, 4) as a pitch roll
+    logits = torch.tensor([[[5.0, -5.0, 5.0, -5.0]]])           # TP, FN, FP, TN
+    m = frame_metrics({"pitch": logits}, {"pitch_roll": ref})
+    assert m["pitch_f1"] == pytest.approx(0.5)
+    assert m["pitch_acc"] == pytest.approx(1 / 3)
+    assert m["score"] == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- a tiny run
+
+
+def test_train_resume_and_load(data: Path, tmp_path: Path) -> None:
+    cfg = recipe("transcribe").RecipeConfig.from_mapping(TINY)
+    out = tmp_path / "run"
+    from mirkit.train.transcription import train as train_recipe
+
+    result = train_recipe(data, out, config=cfg, quiet=True, overrides={"max_steps": 2})
+    assert result.step == 2 and (out / "last.pt").is_file() and (out / "best.pt").is_file()
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["model"] == TINY["model"]
+    with pytest.raises(ParameterError, match="holds a run|already"):
+        train_recipe(data, out, config=cfg, quiet=True)
+    result = train_recipe(data, out, config=cfg, quiet=True, resume=True)
+    assert result.step == 4
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert any(",val,score," in r for r in rows) and any(",train,roll," in r for r in rows)
+    loaded = load_model(out / "best.pt", task="transcribe")
+    assert loaded.card["task"] == "transcribe" and loaded.card["training"]["steps"] in (2, 4)
+    # the feature statistics were measured and stored
+    assert not torch.allclose(loaded.module.feature_std, torch.ones(88))
+    other = recipe("transcribe").RecipeConfig.from_mapping(
+        {**TINY, "loss": {"ablation": "roll-only"}})
+    with pytest.raises(ParameterError, match="another config"):
+        train_recipe(data, out, config=other, quiet=True, resume=True)
+
+
+def test_train_task_errors(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="trainable tasks: transcribe"):
+        train("separate", tmp_path, tmp_path / "o")
+    with pytest.raises(InputError, match="not a folder"):
+        train("transcribe", tmp_path / "missing", tmp_path / "o")
+
+
+def test_cli_train(data: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    runner = CliRunner()
+    out = tmp_path / "cli-run"
+    res = runner.invoke(app, ["train", "transcribe", "--data", str(data), "-o", str(out),
+                              "--config", str(config), "--max-steps", "2", "--format", "json",
+                              "-q"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)[0]
+    assert row["step"] == 2 and row["last"].endswith("last.pt")
+    card = load_model(out / "last.pt").card
+    assert "--max-steps 2" in card["command"] or "train" in card["command"]
+    res = runner.invoke(app, ["train", "tag", "--data", str(data), "-o", str(out)])
+    assert res.exit_code == 2 and "trainable tasks" in res.output
+    res = runner.invoke(app, ["train", "transcribe", "--data", str(data), "-o", str(out),
+                              "--max-seconds", "0"])
+    assert res.exit_code == 2
