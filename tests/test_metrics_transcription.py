@@ -401,6 +401,17 @@ def test_read_csv_with_header_any_order(tmp_path):
     assert len(notes) == 2
 
 
+def test_read_synth_notes_class_column(tmp_path):
+    # the notes.csv of a `mirkit synth` track names its instrument column "class"
+    path = write(tmp_path, "notes.csv", "onset,offset,pitch,velocity,class\n"
+                 "0.0,0.5,38,90,drums\n0.1,0.6,61,80,viola\n")
+    notes = tr.read_notes(path)
+    assert notes.instruments is not None and notes.instruments.tolist() == ["drums", "viola"]
+    both = write(tmp_path, "both.csv", "onset,offset,pitch,class,instrument\n0,1,60,a,b\n")
+    with pytest.raises(InputError, match="each once"):
+        tr.read_notes(both)
+
+
 @pytest.mark.parametrize(("text", "velocities", "instruments"), [
     ("0\t0.5\t60\n0.5\t1\t62\n", None, None),
     ("0\t0.5\t60\t90\n0.5\t1\t62\t80\n", [90.0, 80.0], None),

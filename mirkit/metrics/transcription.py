@@ -1199,7 +1199,8 @@ def read_notes(path: PathLike) -> NoteList:
     ``onset,offset,pitch[,velocity][,instrument]`` (seconds, MIDI numbers, MIDI velocity,
     any label). The delimiter (tab, comma, semicolon or blanks) is taken from the first
     row. A header row naming the columns is optional; with one, the columns may come in
-    any order and ``velocity`` or ``instrument`` may be left out. Without one, a fourth
+    any order and ``velocity`` or ``instrument`` may be left out (``class``, the column name
+    of ``mirkit synth``'s notes.csv, counts as ``instrument``). Without one, a fourth
     column holds velocities when all of it is numeric, else instruments (name the columns
     in a header to give numeric instrument labels without velocities). Blank lines and
     lines starting with ``#`` are skipped; the notes keep the file's order.
@@ -1302,7 +1303,8 @@ def _read_note_table(p: Path) -> NoteList:
 
 
 def _header_columns(p: Path, number: int, fields: list[str]) -> list[str]:
-    columns = [f.lower() for f in fields]
+    # "class" is the instrument column of a `mirkit synth` track's notes.csv
+    columns = ["instrument" if f.lower() == "class" else f.lower() for f in fields]
     unknown = [c for c in columns if c not in NOTE_TABLE_COLUMNS]
     missing = [c for c in NOTE_TABLE_COLUMNS[:3] if c not in columns]
     # other columns (e.g. the confidence of `mirkit transcribe`'s notes.csv) are ignored
