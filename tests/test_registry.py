@@ -141,3 +141,39 @@ def test_registered_transcription_test_model_runs() -> None:
     loaded = registry.load_model("transcribe-unet-test", task="transcribe")
     out = loaded.module(torch.zeros(1, loaded.module.config["n_bins"], 40))
     assert out["roll"].shape[-1] == 40
+
+
+def test_export_ships_a_training_checkpoint(toy_registry: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mirkit.cli.app import app
+    from mirkit.models.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(3)
+    model = Toy(width=5)
+    run = tmp_path / "run"
+    save_checkpoint(run / "best.pt", arch="toy", config={"width": 5},
+                    state_dict=model.state_dict(), card={"task": "transcribe", "seed": 3},
+                    train_state={"step": 9, "optimizer": {"lr": torch.tensor(1.0)}})
+    extra = tmp_path / "metrics.json"
+    extra.write_text(json.dumps({"metrics": {"test": {"f1": 0.7}}}))
+    res = CliRunner().invoke(app, ["models", "export", str(run / "best.pt"), "--name",
+                                   "toy-real", "--description", "a toy", "--card", str(extra),
+                                   "--format", "json"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)[0]
+    shipped = toy_registry / "toy-real.pt"
+    assert row["sha256"] == hashlib.sha256(shipped.read_bytes()).hexdigest()
+    assert "train_state" not in load_checkpoint(shipped)
+    loaded = registry.load_model("toy-real", task="transcribe")
+    assert torch.equal(loaded.module.lin.weight, model.lin.weight)
+    assert loaded.card["metrics"] == {"test": {"f1": 0.7}} and loaded.card["seed"] == 3
+    assert [e.description for e in registry.list_models() if e.name == "toy-real"] == ["a toy"]
+    # exporting again replaces the row instead of adding one
+    registry.export_model(run / "best.pt", "toy-real")
+    rows = json.loads((toy_registry / "models.json").read_text())["models"]
+    assert [r["name"] for r in rows] == ["toy-real"]
+    with pytest.raises(ModelError, match="not valid"):
+        registry.export_model(run / "best.pt", "toy-test")
+    res = CliRunner().invoke(app, ["models", "export", str(tmp_path / "nope.pt"), "--name", "x"])
+    assert res.exit_code == 2 and "does not exist" in res.stderr

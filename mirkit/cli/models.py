@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -48,5 +49,45 @@ def info_cmd(run: RunOptions, name: Annotated[str, typer.Argument(
     for key, value in {**fields, **{f"card.{k}": v for k, v in model_card(name).items()}}.items():
         if value is not None:
             reporter.add({"key": key, "value": value})
+    reporter.close()
+    return 0
+
+
+@command(models_app, "export")
+def export_cmd(
+    run: RunOptions,
+    checkpoint: Annotated[Path, typer.Argument(
+        help="A checkpoint written by mirkit train (e.g. runs/x/best.pt).", show_default=False)],
+    name: Annotated[str, typer.Option(
+        "--name", help="Model name to register (what --model will accept).",
+        show_default=False)],
+    description: Annotated[str, typer.Option(
+        "--description", help="One line for `mirkit models list`.")] = "",
+    card: Annotated[Path | None, typer.Option(
+        "--card", metavar="JSON", help="A JSON object merged into the card (e.g. measured "
+                                       "test metrics).")] = None,
+    into: Annotated[Path | None, typer.Option(
+        "--into", metavar="DIR", help="Folder of the model table (default: the installed "
+                                      "package's pretrained folder).")] = None,
+) -> int:
+    """Ship a trained checkpoint: weights without training state, card and table row."""
+    import json
+
+    from mirkit.errors import InputError
+    from mirkit.models.registry import export_model
+
+    extra = None
+    if card is not None:
+        try:
+            extra = json.loads(card.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--card '{card}' is not a readable JSON file: {exc}") from None
+        if not isinstance(extra, dict):
+            raise InputError(f"--card '{card}' must hold a JSON object")
+    entry = export_model(checkpoint, name, description=description, card_extra=extra,
+                         into=into)
+    reporter = run.reporter(("name", "task", "arch", "weights", "sha256"))
+    reporter.add({"name": entry.name, "task": entry.task, "arch": entry.arch,
+                  "weights": entry.weights, "sha256": entry.sha256})
     reporter.close()
     return 0

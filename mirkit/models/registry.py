@@ -262,3 +262,45 @@ def load_model(spec: str | os.PathLike[str], *, device: Any = None,
     if device is not None:
         module.to(device)
     return LoadedModel(module=module, name=name, arch=arch, config=config, card=card)
+
+
+def export_model(checkpoint: str | os.PathLike[str], name: str, *, description: str = "",
+                 card_extra: dict[str, Any] | None = None,
+                 into: str | os.PathLike[str] | None = None) -> ModelEntry:
+    """Turn a trainer checkpoint into a shipped model: weights, card and table row.
+
+    Writes ``into/NAME.pt`` (the checkpoint without its training state), ``into/NAME.json``
+    (the checkpoint's card, updated with ``card_extra``, e.g. measured test metrics) and
+    adds or replaces the row of ``NAME`` in ``into/models.json`` with the file's sha256.
+    ``into`` defaults to the package's ``pretrained`` folder. Every file is written
+    atomically.
+    """
+    from mirkit.io.atomic import atomic_write
+    from mirkit.models.checkpoint import load_checkpoint, save_checkpoint
+
+    if not name or name.endswith("-test") or "/" in name or name != name.strip():
+        raise ModelError(f"model name {name!r} is not valid: a plain name not ending in -test")
+    folder = Path(into) if into is not None else PRETRAINED_DIR
+    ckpt = load_checkpoint(checkpoint)
+    card = {**dict(ckpt.get("card") or {}), **dict(card_extra or {}), "name": name}
+    task = str(card.get("task") or "")
+    weights = folder / f"{name}.pt"
+    save_checkpoint(weights, arch=ckpt["arch"], config=ckpt["config"],
+                    state_dict=ckpt["state_dict"], card=card)
+    entry = ModelEntry(name=name, arch=ckpt["arch"], config=dict(ckpt["config"]), task=task,
+                       weights=weights.name, sha256=_sha256(weights),
+                       description=description or str(card.get("description", "")))
+    with atomic_write(folder / f"{name}.json") as tmp:
+        tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    table = folder / "models.json"
+    rows: list[dict[str, Any]] = []
+    if table.is_file():
+        rows = [r for r in json.loads(table.read_text(encoding="utf-8"))["models"]
+                if r.get("name") != name]
+    rows.append({"name": entry.name, "arch": entry.arch, "config": entry.config,
+                 "task": entry.task, "weights": entry.weights, "sha256": entry.sha256,
+                 "description": entry.description})
+    rows.sort(key=lambda r: r["name"])
+    with atomic_write(table) as tmp:
+        tmp.write_text(json.dumps({"models": rows}, indent=2) + "\n", encoding="utf-8")
+    return entry
