@@ -219,3 +219,30 @@ def test_cli_train(data: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["train", "transcribe", "--data", str(data), "-o", str(out),
                               "--max-seconds", "0"])
     assert res.exit_code == 2
+
+
+@pytest.mark.slow
+def test_cli_train_under_torchrun(data: Path, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    mirkit = Path(sys.executable).with_name("mirkit")
+    if not (torchrun.exists() and mirkit.exists()) or shutil.which("true") is None:
+        pytest.skip("needs the torchrun and mirkit scripts beside the interpreter")
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node=2",
+                          "--no-python", str(mirkit), "train", "transcribe", "--data",
+                          str(data), "-o", str(out), "--config", str(config), "--device",
+                          "cpu", "--format", "jsonl", "-q"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 1 and rows[0]["step"] == 4          # one report, from rank 0
+    card = load_model(out / "last.pt").card
+    assert card["training"]["processes"] == 2

@@ -45,6 +45,7 @@ def train_cmd(
 
       mirkit train transcribe --data data/synth -o runs/unet --resume --max-seconds 3600
     """
+    import os
     import shlex
     import sys
 
@@ -61,6 +62,8 @@ def train_cmd(
     line = "mirkit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train(task, data, output, config=config, resume=resume, max_seconds=max_seconds,
                    overrides=overrides, command=line, quiet=run.quiet)
+    if int(os.environ.get("RANK", "0")) != 0:      # under torchrun, rank 0 reports
+        return 0
     reporter = run.reporter(("task", "step", "best_step", "best", "stopped_early", "last",
                              "best_checkpoint"))
     reporter.add({"task": task, "step": result.step, "best_step": result.best_step,

@@ -548,7 +548,7 @@ def train(data: str | Path, output: str | Path, *, config: RecipeConfig | None =
                       eval_fn=make_eval_fn(cfg.loss_weights, cfg.reduction), config=train_cfg,
                       output_dir=out, resume=resume, arch=C.ARCH_NAME,
                       model_config=build().config, card=card, quiet=quiet)
-    if not saved.is_file():
+    if trainer.is_main and not saved.is_file():
         with atomic_write(saved) as tmp:
             tmp.write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
     return trainer.fit(max_seconds=max_seconds)
