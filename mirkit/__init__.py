@@ -20,12 +20,18 @@ __all__ = [
     "ModelError",
     "make_dmelodies",
     "synth",
+    "train",
+    "transcribe",
+    "transcribe_audio",
 ]
 
 # public name -> module that defines it (imported on first attribute access)
 _LAZY = {
     "make_dmelodies": "mirkit.tasks.make_dmelodies",
     "synth": "mirkit.tasks.synth",
+    "train": "mirkit.tasks.train",
+    "transcribe": "mirkit.tasks.transcribe",
+    "transcribe_audio": "mirkit.tasks.transcribe",
 }
 
 

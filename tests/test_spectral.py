@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import warnings
 
 import numpy as np
@@ -148,16 +147,6 @@ def test_multiresolution_equals_the_plain_filter_bank(cqt: CQT,
     sl = interior(cqt)
     err = (fast - plain)[:, sl].abs() / plain[:, sl].amax(dim=1, keepdim=True)
     assert float(err.max()) < 1e-3                  # the anti-alias filters reject 100 dB
-
-
-def test_sixty_seconds_well_under_a_second(cqt: CQT) -> None:
-    x = torch.randn(60 * SR)
-    best = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        cqt(x)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 0.5                              # measured 0.01-0.04 s on 2 CPU cores
 
 
 def test_bad_layouts_are_parameter_errors() -> None:

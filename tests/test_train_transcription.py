@@ -213,7 +213,7 @@ def test_cli_train(data: Path, tmp_path: Path) -> None:
     row = json.loads(res.stdout)[0]
     assert row["step"] == 2 and row["last"].endswith("last.pt")
     card = load_model(out / "last.pt").card
-    assert "--max-steps 2" in card["command"] or "train" in card["command"]
+    assert card["command"].startswith("mirkit ")       # the invocation, for the model card
     res = runner.invoke(app, ["train", "tag", "--data", str(data), "-o", str(out)])
     assert res.exit_code == 2 and "trainable tasks" in res.output
     res = runner.invoke(app, ["train", "transcribe", "--data", str(data), "-o", str(out),
