@@ -412,9 +412,15 @@ def test_activity_table_per_frame_and_windows(tmp_path: Path) -> None:
     np.testing.assert_allclose(times, np.arange(9) / 10)
     np.testing.assert_array_equal(matrix, probs.T)
     # 0.25 s windows: frames {0,1,2} (0-0.2 s), {3,4}, {5,6,7}, {8}
-    times, matrix = activity_table(probs, sr=sr, hop=hop, resolution=0.25, classes=("a", "b"))
+    times, matrix = activity_table(probs, sr=sr, hop=hop, resolution=0.25, classes=("a", "b"),
+                                   reduce="mean")
     np.testing.assert_allclose(times, [0.0, 0.25, 0.5, 0.75])
     np.testing.assert_allclose(matrix, [[0.1, 1.0], [0.35, 0.0], [0.6, 0.5], [0.8, 0.2]])
+    times, matrix = activity_table(probs, sr=sr, hop=hop, resolution=0.25, classes=("a", "b"))
+    np.testing.assert_allclose(matrix, [[0.2, 1.0], [0.4, 0.0], [0.7, 0.5], [0.8, 0.2]])
+    with pytest.raises(ParameterError, match="reduce"):
+        activity_table(probs, sr=sr, hop=hop, resolution=0.25, classes=("a", "b"),
+                       reduce="median")
     # one window per frame when the resolution is the frame period
     times, matrix = activity_table(probs, sr=sr, hop=hop, resolution=0.1, classes=("a", "b"))
     np.testing.assert_array_equal(matrix, probs.T)

@@ -57,7 +57,7 @@ def transcribe_cmd(
              "edges of the frame activity.")] = True,
     resolution: Annotated[float | None, typer.Option(
         "--resolution", metavar="SECONDS", rich_help_panel=OUTPUTS,
-        help="Rows of NAME.activity.csv: the mean over windows of this many seconds "
+        help="Rows of NAME.activity.csv: the maximum over windows of this many seconds "
              "(default: one row per frame, 32 ms).")] = None,
     save_roll: Annotated[bool, typer.Option(
         "--save-roll", rich_help_panel=OUTPUTS,

@@ -504,9 +504,9 @@ def read_notes_csv(path: str | os.PathLike[str]) -> DecodedNotes:
 
 
 def activity_table(instrument_prob: ArrayLike, *, sr: int, hop: int,
-                   resolution: float | None = None, classes: Sequence[str] = CLASSES
-                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Instrument activity per frame, or averaged over windows of ``resolution`` seconds.
+                   resolution: float | None = None, classes: Sequence[str] = CLASSES,
+                   reduce: str = "max") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Instrument activity per frame, or pooled over windows of ``resolution`` seconds.
 
     Parameters
     ----------
@@ -516,10 +516,13 @@ def activity_table(instrument_prob: ArrayLike, *, sr: int, hop: int,
         Frame rate ``sr / hop``; frame ``k`` is at ``k * hop / sr`` seconds.
     resolution : float, optional
         Window length in seconds, at least one frame period. Frame ``k`` belongs to window
-        ``floor(k * hop / sr / resolution)``; each row is the mean of the frames in its
-        window (the last window may hold fewer frames). ``None``: one row per frame.
+        ``floor(k * hop / sr / resolution)``; each row pools the frames of its window
+        (the last window may hold fewer frames). ``None``: one row per frame.
     classes : sequence of str
         Names of the class axis.
+    reduce : {"max", "mean"}
+        How a window pools its frames: ``max`` (default; the instrument plays somewhere in
+        the window, as window-level instrument labels are defined) or ``mean``.
 
     Returns
     -------
@@ -535,6 +538,8 @@ def activity_table(instrument_prob: ArrayLike, *, sr: int, hop: int,
     if probs.shape[0] != len(classes):
         raise ParameterError(f"instrument_prob has shape {probs.shape}; expected (classes, "
                              f"frames) = ({len(classes)}, n_frames)")
+    if reduce not in ("max", "mean"):
+        raise ParameterError(f"reduce {reduce!r} is not one of 'max', 'mean'")
     matrix = np.asarray(probs, dtype=np.float64).T
     n = matrix.shape[0]
     if resolution is None:
@@ -549,9 +554,12 @@ def activity_table(instrument_prob: ArrayLike, *, sr: int, hop: int,
     window = np.floor(np.arange(n) * int(hop) / (int(sr) * res) + _EPS).astype(np.int64)
     starts = np.flatnonzero(np.diff(window, prepend=-1))
     counts = np.diff(np.append(starts, n))
-    means = np.add.reduceat(matrix, starts, axis=0) / counts[:, None]
+    if reduce == "max":
+        pooled = np.maximum.reduceat(matrix, starts, axis=0)
+    else:
+        pooled = np.add.reduceat(matrix, starts, axis=0) / counts[:, None]
     times = np.asarray(window[starts] * res, dtype=np.float64)
-    return times, means
+    return times, pooled
 
 
 def write_activity_csv(path: str | os.PathLike[str], times: ArrayLike, matrix: ArrayLike,

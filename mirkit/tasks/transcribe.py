@@ -683,7 +683,7 @@ class Transcriber:
         existing : ExistingPolicy
             What to do when an output exists: error (default), skip, overwrite.
         resolution : float, optional
-            Seconds per row of ``NAME.activity.csv`` (mean of the frames in each window);
+            Seconds per row of ``NAME.activity.csv`` (maximum of the frames in each window);
             ``None``: one row per frame.
         save_roll, plot : bool
             Also write ``NAME.roll.npz`` / ``NAME.png``.
