@@ -523,3 +523,27 @@ def test_help_does_not_import_torch() -> None:
     assert res.returncode == 0, res.stderr
     assert "--frame-threshold" in res.stdout and "--instruments" in res.stdout
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_decoding_defaults_come_from_the_model_card(tmp_path: Path) -> None:
+    import torch
+
+    from mirkit.models.checkpoint import save_checkpoint
+    from mirkit.models.transcription import TranscriptionUNet
+    from mirkit.tasks.transcribe import Transcriber
+
+    config = {"base_channels": 4, "depth": 2}
+    path = tmp_path / "tuned.pt"
+    torch.manual_seed(0)
+    save_checkpoint(path, arch="transcription-unet", config=config,
+                    state_dict=TranscriptionUNet(**config).state_dict(),
+                    card={"task": "transcribe",
+                          "decoding": {"frame_threshold": 0.3, "onset_threshold": 0.15}})
+    t = Transcriber(str(path), device="cpu")
+    assert (t.settings.frame_threshold, t.settings.onset_threshold) == (0.3, 0.15)
+    assert t.settings.min_note_ms == 50.0                  # not in the card: the default
+    t = Transcriber(str(path), device="cpu", onset_threshold=0.6, min_note_ms=20)
+    assert (t.settings.frame_threshold, t.settings.onset_threshold) == (0.3, 0.6)
+    assert t.settings.min_note_ms == 20
+    t = Transcriber("transcribe-unet-test", device="cpu")  # no decoding entry
+    assert (t.settings.frame_threshold, t.settings.onset_threshold) == (0.5, 0.5)

@@ -48,7 +48,7 @@ import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -382,10 +382,14 @@ class Transcriber:
         Keep only these classes (names or a comma-separated list, see
         :func:`mirkit.data.instruments.parse_classes`); every output then has only them
         (the pitch roll is pooled over the kept pitched classes).
-    frame_threshold, onset_threshold : float in (0, 1)
+    frame_threshold, onset_threshold : float in (0, 1), optional
         Probability at or above which a frame is active / an onset starts a note.
-    min_note_ms : float >= 0
+    min_note_ms : float >= 0, optional
         Pitched notes shorter than this are dropped.
+
+        These three default to the model card's ``decoding`` entry (values chosen on the
+        validation split when the model was shipped), else to
+        :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms).
     drum_note_ms : float > 0
         Length of every drum note.
     use_onsets : bool
@@ -407,9 +411,9 @@ class Transcriber:
 
     def __init__(self, model: str | os.PathLike[str] | LoadedModel = DEFAULT_MODEL, *,
                  device: str = "auto", instruments: Sequence[str] | str | None = None,
-                 frame_threshold: float = DEFAULT_FRAME_THRESHOLD,
-                 onset_threshold: float = DEFAULT_ONSET_THRESHOLD,
-                 min_note_ms: float = DEFAULT_MIN_NOTE_MS,
+                 frame_threshold: float | None = None,
+                 onset_threshold: float | None = None,
+                 min_note_ms: float | None = None,
                  drum_note_ms: float = DEFAULT_DRUM_NOTE_MS,
                  use_onsets: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
                  batch_size: int = 1) -> None:
@@ -417,8 +421,19 @@ class Transcriber:
         from mirkit.engine.runner import as_device
         from mirkit.models.registry import LoadedModel, load_model
 
-        self.settings = _Settings(frame_threshold, onset_threshold, min_note_ms, drum_note_ms,
-                                  bool(use_onsets), chunk_seconds, batch_size)
+        given = {"frame_threshold": frame_threshold, "onset_threshold": onset_threshold,
+                 "min_note_ms": min_note_ms}
+        fallback = {"frame_threshold": DEFAULT_FRAME_THRESHOLD,
+                    "onset_threshold": DEFAULT_ONSET_THRESHOLD,
+                    "min_note_ms": DEFAULT_MIN_NOTE_MS}
+
+        def settings(defaults: Mapping[str, Any]) -> _Settings:
+            chosen = {k: defaults[k] if v is None else v for k, v in given.items()}
+            return _Settings(chosen["frame_threshold"], chosen["onset_threshold"],
+                             chosen["min_note_ms"], drum_note_ms, bool(use_onsets),
+                             chunk_seconds, batch_size)
+
+        self.settings = settings(fallback)      # checks the options before loading a model
         wanted = None
         if instruments is not None:
             wanted = parse_classes(instruments if isinstance(instruments, str)
@@ -430,6 +445,9 @@ class Transcriber:
         else:
             loaded = load_model(model, device=self.device, task="transcribe")
         self.loaded = loaded
+        decoding = loaded.card.get("decoding") if isinstance(loaded.card, Mapping) else None
+        if isinstance(decoding, Mapping):
+            self.settings = settings({k: decoding.get(k, v) for k, v in fallback.items()})
         module = loaded.module
         if not all(hasattr(module, a) for a in ("frontend", "frame_multiple", "n_classes")):
             raise ModelError(f"model {loaded.name!r} ({loaded.arch}) is not a transcription "
