@@ -163,7 +163,12 @@ def test_frame_metrics_counts() -> None:
     m = frame_metrics({"pitch": logits}, {"pitch_roll": ref})
     assert m["pitch_f1"] == pytest.approx(0.5)
     assert m["pitch_acc"] == pytest.approx(1 / 3)
-    assert m["score"] == pytest.approx(0.5)
+    assert m["score"] == pytest.approx(0.5) == m["pitch_best_f1"]
+    # an under-confident model: nothing reaches 0.5, but 0.2 separates perfectly
+    low = torch.tensor([[[-1.0, -1.0, -3.0, -3.0]]])            # p = 0.27, 0.27, 0.05, 0.05
+    m = frame_metrics({"pitch": low}, {"pitch_roll": ref})
+    assert m["pitch_f1"] == 0.0 and m["pitch_best_f1"] == pytest.approx(1.0)
+    assert m["score"] == pytest.approx(1.0)
 
 
 # --------------------------------------------------------------------------- a tiny run
