@@ -332,6 +332,7 @@ def test_instruments_restrict_every_output(audio_dir: Path, tmp_path: Path,
     ("--drum-note-ms", "0", "--drum-note-ms 0.0 must be a finite number of milliseconds > 0"),
     ("--chunk-seconds", "0", "--chunk-seconds 0.0 must be a positive number of seconds"),
     ("--batch-size", "0", "--batch-size 0 must be a whole number >= 1"),
+    ("--threads", "0", "--threads 0: must be at least 1"),
     ("--resolution", "0.01", "--resolution 0.01 must be a number of seconds of at least one "
                              "frame (0.032 s)"),
 ])
@@ -547,3 +548,13 @@ def test_decoding_defaults_come_from_the_model_card(tmp_path: Path) -> None:
     assert t.settings.min_note_ms == 20
     t = Transcriber("transcribe-unet-test", device="cpu")  # no decoding entry
     assert (t.settings.frame_threshold, t.settings.onset_threshold) == (0.5, 0.5)
+
+
+def test_threads_option(audio_dir: Path, tmp_path: Path) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    res = cli(str(audio_dir / "song.wav"), "-o", str(tmp_path / "o"), "--model", TEST_MODEL,
+              "--threads", "1")
+    assert res.exit_code == 0, res.stderr
+    assert torch.get_num_threads() == before              # restored after the run

@@ -64,6 +64,7 @@ class RunOptions:
     device: str
     shard: tuple[int, int] | None
     jobs: int
+    threads: int | None = None
 
     @property
     def console(self) -> Console:
@@ -186,6 +187,10 @@ _COMMON: dict[str, tuple[Any, Any]] = {
     "jobs": (Annotated[int, typer.Option(
         "--jobs", "-j", help="Inputs processed in parallel on the CPU side.",
         rich_help_panel=PANEL)], 1),
+    "threads": (Annotated[int | None, typer.Option(
+        "--threads", metavar="N", help="CPU threads for torch (default: torch's choice, one "
+                                       "per core).", show_default=False,
+        rich_help_panel=PANEL)], None),
 }
 
 # groups a command can ask for by name
@@ -209,7 +214,7 @@ def command(app: typer.Typer, name: str, *, common: Sequence[str] = (),
     common : sequence of str
         Shared options the command takes: ``inputs``, ``output``, ``filename``,
         ``existing`` (``--skip-existing`` and ``--overwrite``), ``device``, ``shard``,
-        ``jobs``. ``--format``, ``--quiet`` and ``--debug`` are always added.
+        ``jobs``, ``threads``. ``--format``, ``--quiet`` and ``--debug`` are always added.
     defaults, helps : dict, optional
         Per-command default values and help texts of shared options.
     """
@@ -316,6 +321,9 @@ def _run_options(shared: dict[str, Any], defaults: dict[str, Any]) -> RunOptions
     jobs = int(shared.get("jobs", 1))
     if jobs < 1:
         raise ParameterError(f"--jobs {jobs}: must be at least 1")
+    threads = shared.get("threads")
+    if threads is not None and threads < 1:
+        raise ParameterError(f"--threads {threads}: must be at least 1")
     shard = parse_shard(shared["shard"]) if shared.get("shard") else None
     return RunOptions(
         inputs=list(shared.get("inputs") or []),
@@ -328,4 +336,5 @@ def _run_options(shared: dict[str, Any], defaults: dict[str, Any]) -> RunOptions
         device=device,
         shard=shard,
         jobs=jobs,
+        threads=threads,
     )

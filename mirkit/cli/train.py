@@ -11,7 +11,7 @@ from mirkit.cli.app import app
 from mirkit.cli.options import RunOptions, command
 
 
-@command(app, "train", common=("device",))
+@command(app, "train", common=("device", "threads"))
 def train_cmd(
     run: RunOptions,
     task: Annotated[str, typer.Argument(
@@ -54,6 +54,10 @@ def train_cmd(
 
     if max_seconds is not None and not max_seconds > 0:
         raise ParameterError(f"--max-seconds {max_seconds}: give a positive number of seconds")
+    if run.threads is not None:
+        import torch
+
+        torch.set_num_threads(run.threads)
     overrides: dict[str, object] = {"device": run.device}
     if max_steps is not None:
         overrides["max_steps"] = max_steps

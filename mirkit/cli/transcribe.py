@@ -17,7 +17,7 @@ SPEED = "Speed and memory"
 
 
 @command(app, "transcribe", common=("inputs", "output", "filename", "existing", "device",
-                                    "shard"),
+                                    "threads", "shard"),
          helps={"inputs": "Audio files (wav, flac, ogg, mp3, aiff), folders (searched "
                           "recursively) or glob patterns; '-' reads newline-separated paths "
                           "from standard input.",
@@ -101,7 +101,7 @@ def transcribe_cmd(
              "min_note_ms": min_note_ms, "drum_note_ms": drum_note_ms,
              "chunk_seconds": chunk_seconds}
     transcriber = Transcriber(model, device=run.device, instruments=instruments,
-                              use_onsets=onsets, batch_size=batch_size,
+                              use_onsets=onsets, batch_size=batch_size, threads=run.threads,
                               **{k: v for k, v in given.items() if v is not None})
     check_resolution(resolution, transcriber.fps)
     if onsets and not transcriber.has_onsets:

@@ -400,6 +400,8 @@ class Transcriber:
         result does not depend on it, memory and speed do.
     batch_size : int >= 1
         Windows per model call.
+    threads : int >= 1, optional
+        CPU threads torch uses while transcribing (default: torch's own choice).
 
     Raises
     ------
@@ -416,7 +418,7 @@ class Transcriber:
                  min_note_ms: float | None = None,
                  drum_note_ms: float = DEFAULT_DRUM_NOTE_MS,
                  use_onsets: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-                 batch_size: int = 1) -> None:
+                 batch_size: int = 1, threads: int | None = None) -> None:
         from mirkit.data.instruments import parse_classes
         from mirkit.engine.runner import as_device
         from mirkit.models.registry import LoadedModel, load_model
@@ -434,6 +436,10 @@ class Transcriber:
                              chunk_seconds, batch_size)
 
         self.settings = settings(fallback)      # checks the options before loading a model
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or threads < 1):
+            raise ParameterError(f"--threads {threads!r} must be a whole number >= 1")
+        self.threads = threads
         wanted = None
         if instruments is not None:
             wanted = parse_classes(instruments if isinstance(instruments, str)
@@ -547,7 +553,7 @@ class Transcriber:
         if n_hint is not None:
             chunk = min(chunk, -(-(1 + n_hint // self.hop) // self.multiple) * self.multiple)
         k, keys = len(self.classes), N_PITCHES
-        with inference_context(self.device) as dev:
+        with inference_context(self.device, threads=self.threads) as dev:
             features = stream_frames(self._feature_fn(), _counted(samples), chunk=chunk *
                                      self.hop, context=self.audio_context, hop=self.hop,
                                      batch_size=1, device=dev)
