@@ -50,6 +50,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
+	$(BIN)/mirkit transcribe examples/audio/chorale.flac -o $(DEMO_OUT) --plot --overwrite \
+	  --format table
+	$(BIN)/mirkit evaluate transcription -r examples/audio/chorale.notes.csv \
+	  -e $(DEMO_OUT)/chorale.notes.csv --format table
 	$(BIN)/mirkit make-dmelodies -o $(DEMO_OUT) --indices 0-5,112896,1354751 --export midi \
 	  --overwrite --list --format table
 
@@ -57,13 +61,14 @@ test: install
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check mirkit tests benchmarks
+	$(BIN)/ruff check mirkit tests benchmarks examples
 	$(BIN)/mypy mirkit
 
 bench: install
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/make_dmelodies.py
 	$(BIN)/python benchmarks/evaluate_separation.py
+	@echo "transcribe benchmarks need a synth dataset and basic-pitch: see docs/benchmarks.md"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,10 @@
 """Choose a transcription model's decoding thresholds on a *validation* split.
 
 Runs the model once per track (keeping the roll and onset probabilities), then decodes the
-notes for every pair of ``--frame`` and ``--onset`` thresholds and scores them against the
-track's ``notes.csv`` with :func:`mirkit.metrics.transcription.evaluate` (pitched notes,
-drums left out on both sides, as in ``transcribe_vs_basic_pitch.py``). Prints one row per
+notes for every pair of ``--frame`` and ``--onset`` thresholds (``off`` in ``--onset``:
+decode without the onset head) and scores them against the track's ``notes.csv`` with
+:func:`mirkit.metrics.transcription.evaluate` (pitched notes, drums left out on both sides,
+as in ``transcribe_vs_basic_pitch.py``). Prints one row per
 pair, best note F1 first; the chosen pair goes into the model card (``decoding``), never
 tuned on the test split.
 
@@ -22,7 +23,8 @@ import numpy as np
 
 
 def _grid(text: str) -> list[float]:
-    return [float(v) for v in text.split(",")]
+    """Comma-separated thresholds; ``off`` (onset grid) decodes without the onset head."""
+    return [0.0 if v.strip() == "off" else float(v) for v in text.split(",")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         r_lab = np.asarray(ref.class_)[keep]
         for ft, ot in itertools.product(args.frame, args.onset):
             notes = decode_notes(res.roll, res.onset, sr=res.sr, hop=res.hop,
-                                 classes=res.classes, frame_threshold=ft, onset_threshold=ot,
+                                 classes=res.classes, frame_threshold=ft,
+                                 onset_threshold=ot or 0.5, use_onsets=ot > 0,
                                  drum_classes=transcriber.drum_classes).notes
             lab = np.asarray(notes.class_, dtype=str)
             e = lab != "drums"
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| frame threshold | onset threshold | note F1 | instrument note F1 |")
     print("|---|---|---|---|")
     for f1, inst, ft, ot in rows:
-        print(f"| {ft} | {ot} | {f1:.4f} | {inst:.4f} |")
+        print(f"| {ft} | {ot or 'off (no onsets)'} | {f1:.4f} | {inst:.4f} |")
     if args.json is not None:
         args.json.write_text(json.dumps([{"frame_threshold": ft, "onset_threshold": ot,
                                           "note_f1": f1, "instrument_note_f1": inst}

@@ -550,7 +550,8 @@ def train(data: str | Path, output: str | Path, *, config: RecipeConfig | None =
     card = {"task": C.TASK, "data": {"root": str(Path(data).resolve()),
                                      "kind": type(dataset).__name__,
                                      "train_tracks": len(train_items.tracks),
-                                     "valid_tracks": len(val_items.items)},
+                                     "valid_tracks": len(dataset.tracks(opt.val_split)),
+                                     "valid_items": len(val_items.items)},
             "recipe": recorded}
     if command:
         card["command"] = command
