@@ -256,3 +256,19 @@ def test_register_declares_the_architecture_and_test_model() -> None:
     model = registry.build(entry.arch, entry.config)
     assert isinstance(model, TranscriptionUNet)
     assert sum(p.numel() for p in model.parameters()) < 10_000
+
+
+def test_fused_batchnorm_gives_the_same_outputs() -> None:
+    torch.manual_seed(0)
+    model = TranscriptionUNet(base_channels=4, depth=3)
+    model.train()
+    for _ in range(3):                       # move the running statistics off their defaults
+        model(torch.randn(2, 88, 40))
+    model.eval()
+    x = torch.randn(1, 88, 50)
+    with torch.no_grad():
+        want = model(x)
+        got = model.fuse_batchnorm()(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], atol=1e-4, rtol=1e-4)

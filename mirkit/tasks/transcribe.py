@@ -450,6 +450,8 @@ class Transcriber:
             loaded.module.to(self.device).eval()
         else:
             loaded = load_model(model, device=self.device, task="transcribe")
+            if hasattr(loaded.module, "fuse_batchnorm"):    # ours alone: fold BN for speed
+                loaded.module.fuse_batchnorm()
         self.loaded = loaded
         decoding = loaded.card.get("decoding") if isinstance(loaded.card, Mapping) else None
         if isinstance(decoding, Mapping):

@@ -463,15 +463,18 @@ def feature_stats(model: nn.Module, items: TranscriptionItems, count: int
     import torch
 
     frontend = model.frontend()  # type: ignore[operator]
-    total = sq = None
+    n_bins = int(model.n_bins)  # type: ignore[arg-type]
+    total = torch.zeros(n_bins, dtype=torch.float64)
+    sq = torch.zeros(n_bins, dtype=torch.float64)
     frames = 0
     with torch.no_grad():
         for i in range(count):
             f = frontend(torch.as_tensor(items[i]["audio"])[None])[0].double()
-            total = f.sum(1) if total is None else total + f.sum(1)
-            sq = (f ** 2).sum(1) if sq is None else sq + (f ** 2).sum(1)
+            total += f.sum(1)
+            sq += (f ** 2).sum(1)
             frames += f.shape[1]
-    assert total is not None and sq is not None
+    if frames == 0:
+        raise InputError("no frames to measure the feature statistics on")
     mean = total / frames
     std = torch.sqrt(torch.clamp(sq / frames - mean ** 2, min=1e-8))
     return mean.numpy(), np.maximum(std.numpy(), 1e-3)
