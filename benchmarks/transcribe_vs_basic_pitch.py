@@ -56,7 +56,10 @@ def _score(ref: Any, est_intervals: np.ndarray, est_pitches: np.ndarray,
     scores = evaluate(r_int, r_pitch, est_intervals, est_pitches,
                       ref_instruments=r_lab if est_labels is not None else None,
                       est_instruments=est_labels)
-    return {k: float(v) for k, v in scores.items() if "[" not in k}
+    out = {k: float(v) for k, v in scores.items() if "[" not in k}
+    p, r = out["Frame Precision"], out["Frame Recall"]
+    out["Frame F-measure"] = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    return out
 
 
 def _mirkit_rows(transcriber: Any, path: Path, ref: Any) -> tuple[dict[str, float], float]:
