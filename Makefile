@@ -53,7 +53,8 @@ demo: install
 	$(BIN)/mirkit transcribe examples/audio/chorale.flac -o $(DEMO_OUT) --plot --overwrite \
 	  --format table
 	$(BIN)/mirkit evaluate transcription -r examples/audio/chorale.notes.csv \
-	  -e $(DEMO_OUT)/chorale.notes.csv --format table
+	  -e $(DEMO_OUT)/chorale.notes.csv --format table \
+	  --metrics "F-measure_no_offset,F-measure,Frame Accuracy,Instrument F-measure_no_offset"
 	$(BIN)/mirkit make-dmelodies -o $(DEMO_OUT) --indices 0-5,112896,1354751 --export midi \
 	  --overwrite --list --format table
 

@@ -86,6 +86,23 @@ def test_transcription_midi_against_csv_and_report(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "must end in .json or .csv" in res.stderr
 
 
+def test_transcription_metrics_option_and_bracketed_columns(tmp_path: Path) -> None:
+    notes = "onset,offset,pitch,instrument\n0,0.5,60,piano\n0.5,1,62,violin\n"
+    write(tmp_path / "ref/song.csv", notes)
+    write(tmp_path / "est/song.csv", notes)
+    base = ["transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est")]
+    res = run(*base, "--metrics", "F-measure_no_offset,Instrument F-measure [piano]",
+              "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    row = json.loads(res.stdout)[0]
+    assert set(row) == {"input", "status", "F-measure_no_offset", "Instrument F-measure [piano]"}
+    res = run(*base, "--metrics", "F-measure_no_offset,Instrument F-measure [piano]",
+              "--format", "table")
+    assert "Instrument F-measure [piano]" in res.stdout.splitlines()[0]   # not eaten as markup
+    res = run(*base, "--metrics", "Fmeasure")
+    assert res.exit_code == 2 and "unknown metric(s) Fmeasure; known: Precision" in res.stderr
+
+
 def test_transcription_bad_row_names_file_and_line(tmp_path: Path) -> None:
     write(tmp_path / "ref/a.csv", REF_NOTES)
     write(tmp_path / "est/a.csv", "onset,offset,pitch\n0.5,0.2,60\n")

@@ -76,6 +76,10 @@ def transcription_cmd(
     instruments: Annotated[bool, typer.Option(
         "--instruments/--ignore-instruments",
         help="Score instrument-aware metrics when both sides label instruments.")] = True,
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", metavar="LIST",
+        help="Only these metric columns, comma-separated, e.g. 'F-measure_no_offset,Frame "
+             "Accuracy' or 'Instrument F-measure [piano]'.")] = None,
 ) -> int:
     """Note P/R/F1, multi-pitch frame and instrument-aware metrics (mir_eval conventions).
 
@@ -90,10 +94,33 @@ def transcription_cmd(
     from mirkit.io.pairing import pair_files
     from mirkit.tasks.evaluate import NOTE_EXTENSIONS, aggregate_rows, transcription_item
 
+    keep = _metric_filter(metrics)
     pairs, problems = pair_files(reference, estimate, extensions=NOTE_EXTENSIONS)
-    return run.process(lambda p: transcription_item(p, hop_seconds=hop, instruments=instruments),
+    return run.process(lambda p: keep(transcription_item(p, hop_seconds=hop,
+                                                         instruments=instruments)),
                        items=pairs, problems=problems, label=lambda p: p.name,
                        what="items", report=report, aggregate=aggregate_rows)
+
+
+def _metric_filter(metrics: str | None) -> Any:
+    """A row filter keeping the named metric columns (exact names)."""
+    if metrics is None:
+        return lambda row: row
+    from mirkit.errors import ParameterError
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    if not names:
+        raise ParameterError("--metrics: give at least one metric name")
+
+    def keep(row: dict[str, Any]) -> dict[str, Any]:
+        metric_keys = [k for k in row if isinstance(row[k], float)]
+        unknown = [n for n in names if n not in metric_keys]
+        if unknown:
+            raise ParameterError(f"--metrics: unknown metric(s) {', '.join(unknown)}; known: "
+                                 f"{', '.join(k for k in metric_keys if '[' not in k)}")
+        return {k: v for k, v in row.items() if k not in metric_keys or k in names}
+
+    return keep
 
 
 @command(evaluate_app, "tagging", common=("existing",), helps=_HELPS)

@@ -151,13 +151,14 @@ class Reporter:
         elif self.fmt is OutputFormat.TABLE and self.rows:
             from rich.console import Console as RichConsole
             from rich.table import Table
+            from rich.text import Text
 
             cols = _columns(self.rows, self.columns, keep_declared=False)
             table = Table(show_edge=False, header_style="bold")
-            for c in cols:
-                table.add_column(c, overflow="fold")
+            for c in cols:       # Text: brackets such as "F1 [piano]" are not rich markup
+                table.add_column(Text(c), overflow="fold")
             for row in self.rows:
-                table.add_row(*(_cell(row.get(c)) for c in cols))
+                table.add_row(*(Text(_cell(row.get(c))) for c in cols))
             isatty = getattr(self.stream, "isatty", None)
             width = None if isatty is not None and isatty() else 10_000  # files: no folding
             buf = io.StringIO()
