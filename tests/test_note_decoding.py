@@ -255,6 +255,39 @@ def test_drums_fixed_length_clipped_at_next_hit() -> None:
     np.testing.assert_allclose(dec.confidence, [(0.6 + 0.8) / 2, 0.4, 0.4])
 
 
+def test_pitch_first_one_note_per_pitch_labelled_by_the_most_active_class() -> None:
+    roll, onset = _one_key()
+    violin, flute, drums = CLASS_INDEX["violin"], CLASS_INDEX["flute"], CLASS_INDEX["drums"]
+    # piano and violin both see the same note, violin more over its frames
+    roll[PIANO, KEY, 10:30] = [0.9] * 4 + [0.3] * 16        # mean 0.42
+    roll[violin, KEY, 10:30] = 0.6
+    onset[PIANO, KEY, 10] = 0.8
+    onset[violin, KEY, 11] = 0.7                   # one smeared onset over classes
+    # a flute note on another key, weak everywhere but the only class there
+    roll[flute, KEY + 7, 40:50] = 0.55
+    onset[flute, KEY + 7, 40] = 0.6
+    onset[drums, 36 - LOWEST_PITCH, 5] = 0.9       # drums decoded on their own
+    per = decode_notes(roll, onset, sr=SR, hop=HOP)
+    assert sorted(per.instrument.tolist()) == ["drums", "flute", "piano", "violin"]
+    first = decode_notes(roll, onset, sr=SR, hop=HOP, decoder="pitch-first")
+    assert first.instrument.tolist() == ["drums", "violin", "flute"]
+    assert first.pitch.tolist() == [36, 60, 67]
+    np.testing.assert_allclose(first.onset, np.array([5, 10, 40]) / FPS)
+    np.testing.assert_allclose(first.offset[1:], np.array([30, 50]) / FPS)
+    # velocity and confidence come from the pooled (max) probabilities
+    pooled_mean = (4 * 0.9 + 16 * 0.6) / 20
+    np.testing.assert_allclose(first.confidence[1], (pooled_mean + 0.8) / 2)
+    assert first.velocity[1] == round(40 + 87 * 0.8)
+    # a tie goes to the first class in axis order; without onsets the same labels
+    roll[violin, KEY, 10:30] = roll[PIANO, KEY, 10:30]
+    tie = decode_notes(roll, onset, sr=SR, hop=HOP, decoder="pitch-first", use_onsets=False)
+    assert tie.instrument.tolist() == ["piano", "flute"]      # drums need onsets here
+    assert CLASS_INDEX["piano"] < CLASS_INDEX["violin"]
+    with pytest.raises(ParameterError, match=r"decoder 'pitch' must be one of "
+                                             r"per-instrument, pitch-first"):
+        decode_notes(roll, onset, sr=SR, hop=HOP, decoder="pitch")
+
+
 def test_custom_class_axis_and_input_types() -> None:
     roll = np.zeros((2, 88, 30), dtype=bool)
     roll[1, 0, 3:9] = True

@@ -247,18 +247,21 @@ def test_context_covers_the_receptive_field(depth: int) -> None:
 
 
 def test_sparse_decoding_equals_decoding_the_full_rolls(audio_dir: Path) -> None:
-    cases = [(None, 0.55, True), (None, 0.55, False), (["drums", "oboe", "piano"], 0.45, True)]
-    for instruments, th, use_onsets in cases:
+    cases = [(None, 0.55, True, "per-instrument"), (None, 0.55, False, "per-instrument"),
+             (["drums", "oboe", "piano"], 0.45, True, "per-instrument"),
+             (None, 0.55, True, "pitch-first"), (None, 0.55, False, "pitch-first"),
+             (["drums", "oboe", "piano"], 0.45, True, "pitch-first")]
+    for instruments, th, use_onsets, decoder in cases:
         ft = ot = th
         t = Transcriber(sensitive_model(), device="cpu", frame_threshold=ft, onset_threshold=ot,
                         min_note_ms=60, use_onsets=use_onsets, chunk_seconds=1.0,
-                        instruments=instruments)
+                        instruments=instruments, decoder=decoder)
         res = t.transcribe(audio_dir / "song.wav", keep_rolls=True)
         full = decode_notes(res.roll, res.onset if use_onsets else None, sr=16000, hop=512,
                             classes=res.classes, frame_threshold=ft, onset_threshold=ot,
-                            min_note_seconds=0.06, use_onsets=use_onsets)
+                            min_note_seconds=0.06, use_onsets=use_onsets, decoder=decoder)
         found = set(full.instrument.tolist())
-        assert len(full) > 5 and len(found) >= 2, (instruments, use_onsets, found)
+        assert len(full) > 5 and len(found) >= 2, (instruments, use_onsets, decoder, found)
         assert instruments is None or "drums" in found
         for col in NOTES_CSV_COLUMNS:
             np.testing.assert_array_equal(res.notes[col], full[col], err_msg=col)
@@ -332,6 +335,7 @@ def test_instruments_restrict_every_output(audio_dir: Path, tmp_path: Path,
     ("--drum-note-ms", "0", "--drum-note-ms 0.0 must be a finite number of milliseconds > 0"),
     ("--chunk-seconds", "0", "--chunk-seconds 0.0 must be a positive number of seconds"),
     ("--batch-size", "0", "--batch-size 0 must be a whole number >= 1"),
+    ("--decoder", "max", "--decoder 'max' must be one of per-instrument, pitch-first"),
     ("--threads", "0", "--threads 0: must be at least 1"),
     ("--resolution", "0.01", "--resolution 0.01 must be a number of seconds of at least one "
                              "frame (0.032 s)"),
@@ -546,8 +550,19 @@ def test_decoding_defaults_come_from_the_model_card(tmp_path: Path) -> None:
     t = Transcriber(str(path), device="cpu", onset_threshold=0.6, min_note_ms=20)
     assert (t.settings.frame_threshold, t.settings.onset_threshold) == (0.3, 0.6)
     assert t.settings.min_note_ms == 20
+    assert t.settings.decoder == "per-instrument"          # not in the card: the default
     t = Transcriber("transcribe-unet-test", device="cpu")  # no decoding entry
     assert (t.settings.frame_threshold, t.settings.onset_threshold) == (0.5, 0.5)
+    save_checkpoint(path, arch="transcription-unet", config=config,
+                    state_dict=TranscriptionUNet(**config).state_dict(),
+                    card={"task": "transcribe", "decoding": {"decoder": "pitch-first"}})
+    assert Transcriber(str(path), device="cpu").settings.decoder == "pitch-first"
+    assert Transcriber(str(path), device="cpu",
+                       decoder="per-instrument").settings.decoder == "per-instrument"
+    from mirkit.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="--decoder 'maximum' must be one of"):
+        Transcriber(str(path), device="cpu", decoder="maximum")
 
 
 def test_threads_option(audio_dir: Path, tmp_path: Path) -> None:

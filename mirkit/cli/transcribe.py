@@ -39,11 +39,13 @@ def transcribe_cmd(
              "model's classes).")] = None,
     frame_threshold: Annotated[float | None, typer.Option(
         "--frame-threshold", metavar="P", rich_help_panel=DECODE,
-        help="Frame probability at or above which a key sounds, in (0, 1) (default: 0.5).")
+        help="Frame probability at or above which a key sounds, in (0, 1) (default: the "
+             "model card's, else 0.5).")
     ] = None,
     onset_threshold: Annotated[float | None, typer.Option(
         "--onset-threshold", metavar="P", rich_help_panel=DECODE,
-        help="Onset probability at or above which a note starts, in (0, 1) (default: 0.5).")
+        help="Onset probability at or above which a note starts, in (0, 1) (default: the "
+             "model card's, else 0.5).")
     ] = None,
     min_note_ms: Annotated[float | None, typer.Option(
         "--min-note-ms", metavar="MS", rich_help_panel=DECODE,
@@ -51,6 +53,11 @@ def transcribe_cmd(
     drum_note_ms: Annotated[float | None, typer.Option(
         "--drum-note-ms", metavar="MS", rich_help_panel=DECODE,
         help="Length given to every drum note (default: 100).")] = None,
+    decoder: Annotated[str | None, typer.Option(
+        "--decoder", metavar="NAME", rich_help_panel=DECODE,
+        help="per-instrument: decode each class's roll; pitch-first: decode the pitch roll, "
+             "then give each note the class most active over it (default: the model "
+             "card's choice, else per-instrument).")] = None,
     onsets: Annotated[bool, typer.Option(
         "--onsets/--no-onsets", rich_help_panel=DECODE,
         help="Start notes at onset peaks (needs a model with an onset head) or at rising "
@@ -97,11 +104,12 @@ def transcribe_cmd(
     from mirkit.io.audio import AUDIO_EXTENSIONS
     from mirkit.tasks.transcribe import Transcriber, check_resolution
 
-    given = {"frame_threshold": frame_threshold, "onset_threshold": onset_threshold,
-             "min_note_ms": min_note_ms, "drum_note_ms": drum_note_ms,
-             "chunk_seconds": chunk_seconds}
+    given: dict[str, Any] = {"frame_threshold": frame_threshold,
+                             "onset_threshold": onset_threshold, "min_note_ms": min_note_ms,
+                             "drum_note_ms": drum_note_ms, "chunk_seconds": chunk_seconds}
     transcriber = Transcriber(model, device=run.device, instruments=instruments,
                               use_onsets=onsets, batch_size=batch_size, threads=run.threads,
+                              decoder=decoder,
                               **{k: v for k, v in given.items() if v is not None})
     check_resolution(resolution, transcriber.fps)
     if onsets and not transcriber.has_onsets:

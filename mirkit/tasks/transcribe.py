@@ -18,9 +18,11 @@ Streaming and memory
     runs agree to float rounding. Inside the stream only what the outputs need is kept:
     the instrument activity ``(K, T)`` and pitch roll ``(88, T)`` as float32 (about 45 MB
     per hour), and, for note decoding, only the roll/onset cells at or above a threshold
-    (sparse; a few MB per hour of music). Notes are decoded class by class from those cells,
-    which gives exactly what :func:`~mirkit.models.note_decoding.decode_notes` gives on the
-    full probability arrays. Full ``(K, 88, T)`` rolls are kept in memory only on request
+    (sparse; a few MB per hour of music; for the ``pitch-first`` decoder, the cells where the
+    pooled pitch roll or onset crosses a threshold, with every class's probability). Notes
+    are decoded from those cells, which gives exactly what
+    :func:`~mirkit.models.note_decoding.decode_notes` gives on the full probability
+    arrays. Full ``(K, 88, T)`` rolls are kept in memory only on request
     (``keep_rolls=True``, 12 KB per frame = 1.35 GB per hour for 17 classes); the
     ``NAME.roll.npz`` file is streamed to disk as float16 without holding it in memory.
 
@@ -60,6 +62,7 @@ from mirkit.errors import InputError, ModelError, ParameterError
 from mirkit.features.pianoroll import LOWEST_PITCH, N_PITCHES
 from mirkit.io.batch import ExistingPolicy, claim_outputs, output_path
 from mirkit.models.note_decoding import (
+    DECODERS,
     DEFAULT_DRUM_NOTE_SECONDS,
     DEFAULT_FRAME_THRESHOLD,
     DEFAULT_MIN_NOTE_SECONDS,
@@ -138,8 +141,12 @@ class _Settings:
     use_onsets: bool
     chunk_seconds: float
     batch_size: int
+    decoder: str
 
     def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise ParameterError(f"--decoder {self.decoder!r} must be one of "
+                                 f"{', '.join(DECODERS)}")
         _fraction("--frame-threshold", self.frame_threshold)
         _fraction("--onset-threshold", self.onset_threshold)
         _milliseconds("--min-note-ms", self.min_note_ms, positive=False)
@@ -310,6 +317,74 @@ class _ActiveCells:
             yield c, roll, onset
 
 
+class _PooledCells:
+    """What the ``pitch-first`` decoder can see of the pitched classes, kept sparse.
+
+    The decoder reads the pooled (max over pitched classes) frame probability where it is
+    at or above ``frame_threshold`` or the pooled onset at or above ``onset_threshold``, the
+    pooled onset where it is at or above ``onset_threshold``, and every class's frame
+    probability over the frames of each note -- frames that are all such cells (a note
+    covers its start and then active frames only). So those cells are kept, each with the
+    probabilities of all pitched classes: the notes equal decoding the full arrays.
+    """
+
+    def __init__(self, pitched: Sequence[int], *, frame_threshold: float,
+                 onset_threshold: float) -> None:
+        self.pitched = list(pitched)
+        self.ft, self.ot = frame_threshold, onset_threshold
+        # per chunk: keys, frames, pooled roll, pooled onset, class values (cells, classes)
+        self.parts: list[tuple[NDArray[np.uint8], NDArray[np.uint32], NDArray[np.float32],
+                               NDArray[np.float32] | None, NDArray[np.float32]]] = []
+
+    def add(self, start: int, roll: NDArray[np.float32],
+            onset: NDArray[np.float32] | None) -> None:
+        """Keep the cells of one chunk: ``roll``/``onset`` (K, 88, n) from frame ``start``."""
+        if not self.pitched:
+            return
+        rows = roll[self.pitched]
+        pooled = rows.max(axis=0)
+        mask = pooled >= self.ft
+        pooled_onset = None
+        if onset is not None:
+            pooled_onset = onset[self.pitched].max(axis=0)
+            mask |= pooled_onset >= self.ot
+        k, t = np.nonzero(mask)
+        if len(k):
+            self.parts.append((k.astype(np.uint8), (t + start).astype(np.uint32), pooled[mask],
+                               None if pooled_onset is None else pooled_onset[mask],
+                               np.ascontiguousarray(rows[:, k, t].T)))
+
+    def pooled(self, n_frames: int) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """Pooled roll and onset ``(1, 88, T)``, zero outside the kept cells."""
+        roll = np.zeros((1, N_PITCHES, n_frames), dtype=np.float32)
+        onset = None
+        if self.parts and self.parts[0][3] is not None:
+            onset = np.zeros_like(roll)
+        for keys, frames, r, o, _ in self.parts:
+            roll[0, keys, frames] = r
+            if onset is not None and o is not None:
+                onset[0, keys, frames] = o
+        return roll, onset
+
+    def labels(self, keys: NDArray[np.integer[Any]], start: NDArray[np.intp],
+               end: NDArray[np.intp], n_frames: int) -> NDArray[np.intp]:
+        """Index into ``pitched`` of each note's class (``key``, frames ``start .. end-1``)."""
+        from mirkit.models.note_decoding import label_by_mean
+
+        if not self.parts or not len(keys):
+            return np.zeros(len(keys), dtype=np.intp)
+        code = np.concatenate([p[0].astype(np.int64) * n_frames + p[1] for p in self.parts])
+        values = np.concatenate([p[4] for p in self.parts])
+        order = np.argsort(code, kind="stable")
+        code = code[order]
+        keys64 = np.asarray(keys, dtype=np.int64)
+        lo = np.searchsorted(code, keys64 * n_frames + start)
+        hi = np.searchsorted(code, keys64 * n_frames + end)
+        sums = np.stack([values[order[a:b]].astype(np.float64).sum(axis=0)
+                         for a, b in zip(lo, hi, strict=True)])
+        return label_by_mean(sums, end - start)
+
+
 class _NpzSpill:
     """Stream probability arrays to ``NAME.roll.npz`` without holding them in memory.
 
@@ -387,9 +462,13 @@ class Transcriber:
     min_note_ms : float >= 0, optional
         Pitched notes shorter than this are dropped.
 
-        These three default to the model card's ``decoding`` entry (values chosen on the
+    decoder : {'per-instrument', 'pitch-first'}, optional
+        Decode each class separately, or the pitch roll first and then give each note the
+        class most active over it (:mod:`mirkit.models.note_decoding`, rule 9).
+
+        These four default to the model card's ``decoding`` entry (values chosen on the
         validation split when the model was shipped), else to
-        :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms).
+        :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms, per-instrument).
     drum_note_ms : float > 0
         Length of every drum note.
     use_onsets : bool
@@ -418,22 +497,24 @@ class Transcriber:
                  min_note_ms: float | None = None,
                  drum_note_ms: float = DEFAULT_DRUM_NOTE_MS,
                  use_onsets: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-                 batch_size: int = 1, threads: int | None = None) -> None:
+                 batch_size: int = 1, threads: int | None = None,
+                 decoder: str | None = None) -> None:
         from mirkit.data.instruments import parse_classes
         from mirkit.engine.runner import as_device
         from mirkit.models.registry import LoadedModel, load_model
 
-        given = {"frame_threshold": frame_threshold, "onset_threshold": onset_threshold,
-                 "min_note_ms": min_note_ms}
-        fallback = {"frame_threshold": DEFAULT_FRAME_THRESHOLD,
+        given: dict[str, Any] = {"frame_threshold": frame_threshold,
+                                 "onset_threshold": onset_threshold,
+                                 "min_note_ms": min_note_ms, "decoder": decoder}
+        fallback: dict[str, Any] = {"frame_threshold": DEFAULT_FRAME_THRESHOLD,
                     "onset_threshold": DEFAULT_ONSET_THRESHOLD,
-                    "min_note_ms": DEFAULT_MIN_NOTE_MS}
+                    "min_note_ms": DEFAULT_MIN_NOTE_MS, "decoder": DECODERS[0]}
 
         def settings(defaults: Mapping[str, Any]) -> _Settings:
             chosen = {k: defaults[k] if v is None else v for k, v in given.items()}
             return _Settings(chosen["frame_threshold"], chosen["onset_threshold"],
                              chosen["min_note_ms"], drum_note_ms, bool(use_onsets),
-                             chunk_seconds, batch_size)
+                             chunk_seconds, batch_size, chosen["decoder"])
 
         self.settings = settings(fallback)      # checks the options before loading a model
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
@@ -633,8 +714,15 @@ class Transcriber:
         from mirkit.models.note_decoding import DecodedNotes
 
         samples, hint = self._samples(audio, sr)
+        pitch_first = self.settings.decoder == "pitch-first"
+        drums = [i for i, c in enumerate(self.classes) if c in self.drum_classes]
+        separate = drums if pitch_first else list(range(len(self.classes)))
         cells = _ActiveCells(frame_threshold=self.settings.frame_threshold,
                              onset_threshold=self.settings.onset_threshold)
+        pooled = _PooledCells([i for i in range(len(self.classes)) if i not in drums]
+                              if pitch_first else [],
+                              frame_threshold=self.settings.frame_threshold,
+                              onset_threshold=self.settings.onset_threshold)
         instrument: list[NDArray[np.float32]] = []
         pitch: list[NDArray[np.float32]] = []
         rolls: list[NDArray[np.float32]] = []
@@ -642,7 +730,11 @@ class Transcriber:
         counter = _Count()
         for start, arrays in self._stream(_tally(samples, counter), hint):
             roll, onset = _required(arrays["roll"]), arrays["onset"]
-            cells.add(start, roll, onset)
+            if len(separate) == len(self.classes):
+                cells.add(start, roll, onset)
+            elif separate:
+                cells.add(start, roll[separate], None if onset is None else onset[separate])
+            pooled.add(start, roll, onset)
             instrument.append(np.array(arrays["instrument"], dtype=np.float32))
             pitch.append(np.array(arrays["pitch"], dtype=np.float32))
             if keep_rolls:
@@ -652,7 +744,8 @@ class Transcriber:
             if on_chunk is not None:
                 on_chunk(arrays)
         n_frames = 1 + counter.n // self.hop
-        notes = self._decode(cells, n_frames) if counter.n else DecodedNotes.empty()
+        notes = (self._decode(cells, separate, pooled, n_frames) if counter.n
+                 else DecodedNotes.empty())
         return TranscriptionResult(
             notes=notes, instrument=np.concatenate(instrument, axis=-1),
             pitch=np.concatenate(pitch, axis=-1),
@@ -661,26 +754,47 @@ class Transcriber:
             classes=self.classes, sr=self.sr, hop=self.hop, n_samples=counter.n,
             model=self.name)
 
-    def _decode(self, cells: _ActiveCells, n_frames: int) -> DecodedNotes:
+    def _decode(self, cells: _ActiveCells, separate: Sequence[int], pooled: _PooledCells,
+                n_frames: int) -> DecodedNotes:
         from mirkit.data.datasets import NoteTable
         from mirkit.models.note_decoding import DecodedNotes, decode_notes
 
         s = self.settings
-        found: list[tuple[int, DecodedNotes]] = []
-        for c, roll, onset in cells.rolls_by_class(len(self.classes), N_PITCHES, n_frames):
-            notes = decode_notes(roll, onset if self.use_onsets else None, sr=self.sr,
-                                 hop=self.hop, classes=(self.classes[c],),
-                                 frame_threshold=s.frame_threshold,
-                                 onset_threshold=s.onset_threshold,
-                                 min_note_seconds=s.min_note_ms / 1000.0,
-                                 use_onsets=self.use_onsets, drum_classes=self.drum_classes,
-                                 drum_note_seconds=s.drum_note_ms / 1000.0)
+
+        def decode(roll: NDArray[np.float32], onset: NDArray[np.float32] | None,
+                   name: str) -> DecodedNotes:
+            return decode_notes(roll, onset if self.use_onsets else None, sr=self.sr,
+                                hop=self.hop, classes=(name,),
+                                frame_threshold=s.frame_threshold,
+                                onset_threshold=s.onset_threshold,
+                                min_note_seconds=s.min_note_ms / 1000.0,
+                                use_onsets=self.use_onsets, drum_classes=self.drum_classes,
+                                drum_note_seconds=s.drum_note_ms / 1000.0)
+
+        found: list[tuple[NDArray[np.intp], DecodedNotes]] = []
+        for i, roll, onset in cells.rolls_by_class(len(separate), N_PITCHES, n_frames):
+            c = separate[i]
+            notes = decode(roll, onset, self.classes[c])
             if len(notes):
-                found.append((c, notes))
+                found.append((np.full(len(notes), c, dtype=np.intp), notes))
+        if pooled.parts:
+            roll, onset = pooled.pooled(n_frames)
+            notes = decode(roll, onset, "pitched")
+            if len(notes):
+                start = np.rint(notes.notes.onset * self.fps).astype(np.intp)
+                end = np.maximum(np.rint(notes.notes.offset * self.fps).astype(np.intp),
+                                 start + 1)
+                which = np.asarray(pooled.pitched, dtype=np.intp)[
+                    pooled.labels(notes.notes.pitch - LOWEST_PITCH, start, end, n_frames)]
+                names = np.asarray(self.classes, dtype=str)[which]
+                table = notes.notes
+                found.append((which, DecodedNotes(
+                    NoteTable(table.onset, table.offset, table.pitch, table.velocity, names),
+                    notes.confidence)))
         if not found:
             return DecodedNotes.empty()
         # the order of decode_notes on all classes at once: onset, class axis, pitch
-        cls = np.concatenate([np.full(len(n), c) for c, n in found])
+        cls = np.concatenate([c for c, _ in found])
         cols = {k: np.concatenate([n[k] for _, n in found]) for k in
                 ("onset", "offset", "pitch", "velocity", "instrument", "confidence")}
         order = np.lexsort((cols["pitch"], cls, cols["onset"]))
