@@ -101,6 +101,13 @@ def test_transcription_metrics_option_and_bracketed_columns(tmp_path: Path) -> N
     assert "Instrument F-measure [piano]" in res.stdout.splitlines()[0]   # not eaten as markup
     res = run(*base, "--metrics", "Fmeasure")
     assert res.exit_code == 2 and "unknown metric(s) Fmeasure; known: Precision" in res.stderr
+    # names are checked before any item is read: a missing folder is not reached
+    res = run("transcription", "-r", str(tmp_path / "nowhere"), "-e", str(tmp_path / "est"),
+              "--metrics", "F-measure_no_offset,Loudness")
+    assert res.exit_code == 2 and "unknown metric(s) Loudness" in res.stderr
+    # a known metric that one item cannot give fails that item alone
+    res = run(*base, "--metrics", "Velocity F-measure")
+    assert res.exit_code == 1 and "this item has no Velocity F-measure" in res.stderr
 
 
 def test_transcription_bad_row_names_file_and_line(tmp_path: Path) -> None:

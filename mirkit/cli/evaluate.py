@@ -111,16 +111,42 @@ def _metric_filter(metrics: str | None) -> Any:
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     if not names:
         raise ParameterError("--metrics: give at least one metric name")
+    known = _transcription_metric_names()
+    unknown = [n for n in names if n not in known and not _per_label(n, known)]
+    if unknown:        # checked before any item is read
+        raise ParameterError(f"--metrics: unknown metric(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(known)} (and 'NAME [LABEL]' per instrument)")
 
     def keep(row: dict[str, Any]) -> dict[str, Any]:
         metric_keys = [k for k in row if isinstance(row[k], float)]
-        unknown = [n for n in names if n not in metric_keys]
-        if unknown:
-            raise ParameterError(f"--metrics: unknown metric(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(k for k in metric_keys if '[' not in k)}")
+        missing = [n for n in names if n not in metric_keys]
+        if missing:    # a known metric this item cannot give (no velocities, labels, ...)
+            from mirkit.errors import InputError
+
+            raise InputError(f"--metrics: this item has no {', '.join(missing)} (velocity "
+                             "metrics need velocities and instrument metrics labels on both "
+                             "sides)")
         return {k: v for k, v in row.items() if k not in metric_keys or k in names}
 
     return keep
+
+
+def _transcription_metric_names() -> list[str]:
+    """Every metric name ``evaluate transcription`` can report (per-label keys aside)."""
+    import numpy as np
+
+    from mirkit.metrics.transcription import evaluate
+
+    one = np.array([[0.0, 1.0]])
+    keys = evaluate(one, [60.0], one, [60.0], ref_velocities=[80], est_velocities=[80],
+                    ref_instruments=["x"], est_instruments=["x"])
+    return [k for k in keys if "[" not in k]
+
+
+def _per_label(name: str, known: list[str]) -> bool:
+    """``name`` is ``'<metric> [LABEL]'`` of a metric that has per-label values."""
+    base, sep, label = name.partition(" [")
+    return bool(sep) and label.endswith("]") and len(label) > 1 and base in known
 
 
 @command(evaluate_app, "tagging", common=("existing",), helps=_HELPS)
