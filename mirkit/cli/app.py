@@ -43,7 +43,16 @@ def _root(
 
 def _register() -> None:
     # Importing a command module registers its subcommand(s) on `app`.
-    from mirkit.cli import evaluate, make_dmelodies, models, synth, train, transcribe  # noqa: F401
+    from mirkit.cli import (  # noqa: F401
+        evaluate,
+        generate_melody,
+        inpaint,
+        make_dmelodies,
+        models,
+        synth,
+        train,
+        transcribe,
+    )
 
 
 _register()

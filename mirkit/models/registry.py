@@ -35,7 +35,8 @@ from typing import Any
 from mirkit.errors import ModelError
 
 #: Modules that define model families; each has a ``register()`` function.
-FAMILY_MODULES: tuple[str, ...] = ("mirkit.models.transcription",)
+FAMILY_MODULES: tuple[str, ...] = ("mirkit.models.transcription", "mirkit.models.inpaint",
+                                   "mirkit.models.melody")
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 TABLE_FILE = PRETRAINED_DIR / "models.json"
 

@@ -13,7 +13,11 @@ from typing import Any
 from mirkit.errors import ParameterError
 
 #: Trainable tasks and the module of each recipe.
-RECIPES: dict[str, str] = {"transcribe": "mirkit.train.transcription"}
+RECIPES: dict[str, str] = {
+    "transcribe": "mirkit.train.transcription",
+    "inpaint": "mirkit.train.inpaint",
+    "melody": "mirkit.train.melody",
+}
 
 
 def recipe(task: str) -> Any:
