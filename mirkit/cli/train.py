@@ -15,16 +15,18 @@ from mirkit.cli.options import RunOptions, command
 def train_cmd(
     run: RunOptions,
     task: Annotated[str, typer.Argument(
-        help="What to train: transcribe.", show_default=False)],
+        help="What to train: transcribe, inpaint or melody.", show_default=False)],
     data: Annotated[Path, typer.Option(
-        "--data", metavar="DIR", help="Dataset folder (e.g. made by mirkit synth), split by "
-                                      "piece into train/valid/test.", show_default=False)],
+        "--data", metavar="DIR", help="Dataset folder (audio: e.g. made by mirkit synth; "
+                                      "inpaint/melody: tunes as ABC, MusicXML or MIDI), split "
+                                      "by piece into train/valid/test.", show_default=False)],
     output: Annotated[Path, typer.Option(
         "--output", "-o", metavar="DIR", help="Run folder: config.json, metrics.csv, "
                                               "last.pt, best.pt.", show_default=False)],
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", metavar="FILE", help="JSON or YAML config (sections model, data, "
-                                               "loss, train); defaults otherwise.")] = None,
+                                               "train, ...: see docs/training.md); defaults "
+                                               "otherwise.")] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue the run in --output from its last.pt.")] = False,
     max_seconds: Annotated[float | None, typer.Option(
@@ -44,6 +46,10 @@ def train_cmd(
       mirkit train transcribe --data data/synth -o runs/unet
 
       mirkit train transcribe --data data/synth -o runs/unet --resume --max-seconds 3600
+
+      mirkit train melody --data tunes/ -o runs/melody --config examples/train/melody-all.yaml
+
+      mirkit train inpaint --data tunes/ -o runs/vae --config examples/train/inpaint-folk-vae.yaml
     """
     import os
     import shlex
