@@ -57,6 +57,8 @@ demo: install
 	  --metrics "F-measure_no_offset,F-measure,Frame Accuracy,Instrument F-measure_no_offset"
 	$(BIN)/mirkit make-dmelodies -o $(DEMO_OUT) --indices 0-5,112896,1354751 --export midi \
 	  --overwrite --list --format table
+	$(BIN)/mirkit generate-melody --chords-from examples/tunes/lark.abc --samples 2 --seed 1 \
+	  -o $(DEMO_OUT) --overwrite --format table
 
 test: install
 	$(BIN)/python -m pytest -q
