@@ -514,6 +514,6 @@ def test_recipe_config_errors() -> None:
 def test_example_configs_parse() -> None:
     examples = sorted((Path(__file__).resolve().parent.parent / "examples" / "train")
                       .glob("inpaint-*.yaml"))
-    assert len(examples) == 3
+    assert len(examples) == 4
     stages = [RecipeConfig.from_file(p).stage for p in examples]
-    assert sorted(stages) == ["anticipation", "latent-rnn", "vae"]
+    assert sorted(stages) == ["anticipation", "latent-rnn", "latent-rnn", "vae"]

@@ -894,6 +894,12 @@ def write_musicxml(
         if part_end < final_bar_end:           # complete the last bar with a rest
             part.insert(part_end, note.Rest(quarterLength=final_bar_end - part_end))
         sc.insert(0, part)
+    return save_music21_musicxml(sc, target)
+
+
+def save_music21_musicxml(sc: Any, target: Path) -> Path:
+    """Write a music21 score to ``target`` as MusicXML, atomically; music21's notation
+    errors become one-line :class:`InputError`."""
     try:
         with atomic_write(target) as tmp:
             sc.write("musicxml", fp=tmp)

@@ -524,8 +524,7 @@ def write_lead_sheet(melody: Melody, path: str | os.PathLike[str], *,
     from music21 import chord as m21chord
     from music21 import instrument, metadata, meter, note, stream, tempo
 
-    from mirkit.io.atomic import atomic_write
-    from mirkit.io.symbolic import _describe
+    from mirkit.io.symbolic import save_music21_musicxml
 
     target = Path(path)
     end = max(melody.last_offset, melody.n_bars * melody.bar_length)
@@ -551,14 +550,7 @@ def write_lead_sheet(melody: Melody, path: str | os.PathLike[str], *,
         parts.append(comp)
     for p in parts:
         sc.insert(0, p)
-    try:
-        with atomic_write(target) as tmp:
-            sc.write("musicxml", fp=tmp)
-    except (InputError, OSError):
-        raise
-    except Exception as exc:  # music21 notation errors
-        raise InputError(f"cannot write MusicXML '{target}': {_describe(exc)}") from exc
-    return target
+    return save_music21_musicxml(sc, target)
 
 
 # --------------------------------------------------------------------------- the generator

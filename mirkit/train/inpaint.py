@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -714,20 +713,19 @@ def train(data: str | Path | None, output: str | Path, *, config: RecipeConfig |
     -------
     mirkit.train.trainer.TrainResult
     """
-    from mirkit.io.atomic import atomic_write
     from mirkit.models.inpaint import ARCH_NAME, PARTS, InpaintNet
-    from mirkit.train.trainer import TrainConfig, Trainer
+    from mirkit.train.trainer import (
+        TrainConfig,
+        Trainer,
+        check_run_config,
+        write_run_config,
+    )
 
     cfg = config or RecipeConfig.from_mapping({})
     train_cfg = TrainConfig.from_mapping({**cfg.train, **dict(overrides or {})})
     out = Path(output)
-    saved = out / "config.json"
     recorded = cfg.to_dict()
-    if resume and saved.is_file():
-        earlier = json.loads(saved.read_text(encoding="utf-8"))
-        if earlier != json.loads(json.dumps(recorded)):
-            raise ParameterError(f"'{saved}' holds another config than this one: resume with "
-                                 f"the same --config, or train into a new --output")
+    saved = check_run_config(out, recorded, resume=resume)
     init = _init_checkpoint(cfg.init, cfg.stage) if cfg.init is not None else None
     model_cfg = stage_model_config(cfg, init)
     opt = cfg.data
@@ -769,9 +767,7 @@ def train(data: str | Path | None, output: str | Path, *, config: RecipeConfig |
                       eval_fn=make_eval_fn(cfg.stage, val, opt), config=train_cfg,
                       output_dir=out, resume=resume, arch=ARCH_NAME, model_config=model_cfg,
                       card=card, collate_fn=collate, quiet=quiet)
-    if trainer.is_main and not saved.is_file():
-        with atomic_write(saved) as tmp:
-            tmp.write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
+    write_run_config(saved, recorded, is_main=trainer.is_main)
     return trainer.fit(max_seconds=max_seconds)
 
 

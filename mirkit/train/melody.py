@@ -39,7 +39,6 @@ other ``train`` keys are :class:`~mirkit.train.trainer.TrainConfig`'s.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -531,20 +530,19 @@ def train(data: str | Path, output: str | Path, *, config: RecipeConfig | None =
     -------
     mirkit.train.trainer.TrainResult
     """
-    from mirkit.io.atomic import atomic_write
     from mirkit.models.melody import ARCH_NAME, TASK, MelodyRNN, conditioning_label
-    from mirkit.train.trainer import TrainConfig, Trainer
+    from mirkit.train.trainer import (
+        TrainConfig,
+        Trainer,
+        check_run_config,
+        write_run_config,
+    )
 
     cfg = config or RecipeConfig.from_mapping({})
     train_cfg = TrainConfig.from_mapping({**cfg.train, **dict(overrides or {})})
     out = Path(output)
-    saved = out / "config.json"
     recorded = cfg.to_dict()
-    if resume and saved.is_file():
-        earlier = json.loads(saved.read_text(encoding="utf-8"))
-        if earlier != json.loads(json.dumps(recorded)):
-            raise ParameterError(f"'{saved}' holds another config than this one: resume with "
-                                 f"the same --config, or train into a new --output")
+    saved = check_run_config(out, recorded, resume=resume)
     opt = cfg.data
     corpus = load_corpus(data, opt, splits=(opt.train_split, opt.val_split))
     train_tunes, val_tunes = corpus.events[opt.train_split], corpus.events[opt.val_split]
@@ -576,9 +574,7 @@ def train(data: str | Path, output: str | Path, *, config: RecipeConfig | None =
     if cfg.amsgrad:
         for group in trainer.optimizer.param_groups:
             group["amsgrad"] = True
-    if trainer.is_main and not saved.is_file():
-        with atomic_write(saved) as tmp:
-            tmp.write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
+    write_run_config(saved, recorded, is_main=trainer.is_main)
     return trainer.fit(max_seconds=max_seconds)
 
 

@@ -152,6 +152,32 @@ class EarlyStopping:
         return value > best + self.min_delta
 
 
+def check_run_config(output: str | os.PathLike[str], recorded: Mapping[str, Any], *,
+                     resume: bool) -> Path:
+    """``output/config.json``, after checking that a resumed run was made with ``recorded``.
+
+    Recipes write the config they train with (:func:`write_run_config`) into the run folder;
+    ``--resume`` with another config is a :class:`ParameterError` (one line), so a run never
+    continues under settings it did not start with.
+    """
+    saved = Path(output) / "config.json"
+    if resume and saved.is_file():
+        earlier = json.loads(saved.read_text(encoding="utf-8"))
+        if earlier != json.loads(json.dumps(recorded)):
+            raise ParameterError(f"'{saved}' holds another config than this one: resume with "
+                                 f"the same --config, or train into a new --output")
+    return saved
+
+
+def write_run_config(saved: Path, recorded: Mapping[str, Any], *, is_main: bool) -> None:
+    """Write ``config.json`` (atomically) unless it exists; only the main process writes."""
+    from mirkit.io.atomic import atomic_write
+
+    if is_main and not saved.is_file():
+        with atomic_write(saved) as tmp:
+            tmp.write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
+
+
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The mapping of options in a ``.json``, ``.yaml`` or ``.yml`` file (empty file: ``{}``)."""
     p = Path(path)

@@ -34,7 +34,6 @@ Configuration (one JSON/YAML mapping, every key optional)::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -511,21 +510,20 @@ def train(data: str | Path, output: str | Path, *, config: RecipeConfig | None =
     """
     from mirkit.data.datasets import open_dataset
     from mirkit.data.instruments import BY_NAME, CLASSES
-    from mirkit.io.atomic import atomic_write
     from mirkit.models import transcription_constants as C
     from mirkit.models.transcription import TranscriptionUNet
-    from mirkit.train.trainer import TrainConfig, Trainer
+    from mirkit.train.trainer import (
+        TrainConfig,
+        Trainer,
+        check_run_config,
+        write_run_config,
+    )
 
     cfg = config or RecipeConfig.from_mapping({})
     train_cfg = TrainConfig.from_mapping({**cfg.train, **dict(overrides or {})})
     out = Path(output)
-    saved = out / "config.json"
     recorded = cfg.to_dict()
-    if resume and saved.is_file():
-        earlier = json.loads(saved.read_text(encoding="utf-8"))
-        if earlier != json.loads(json.dumps(recorded)):
-            raise ParameterError(f"'{saved}' holds another config than this one: resume with "
-                                 f"the same --config, or train into a new --output")
+    saved = check_run_config(out, recorded, resume=resume)
     dataset = open_dataset(data)
     model_cfg = dict(cfg.model)
     probe = TranscriptionUNet(**model_cfg)
@@ -563,8 +561,6 @@ def train(data: str | Path, output: str | Path, *, config: RecipeConfig | None =
                       eval_fn=make_eval_fn(cfg.loss_weights, cfg.reduction), config=train_cfg,
                       output_dir=out, resume=resume, arch=C.ARCH_NAME,
                       model_config=build().config, card=card, quiet=quiet)
-    if trainer.is_main and not saved.is_file():
-        with atomic_write(saved) as tmp:
-            tmp.write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
+    write_run_config(saved, recorded, is_main=trainer.is_main)
     return trainer.fit(max_seconds=max_seconds)
 
