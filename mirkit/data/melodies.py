@@ -36,7 +36,7 @@ Loading (:func:`load_melodies`)
       inside a tune are counted in :attr:`MelodySet.realigned`;
     * chord symbols: in ABC, the quoted symbols as written (``"Am"``, Nottingham's
       ``"D/f+"`` and ``"Gd"``), parsed with :func:`parse_chord` and placed where music21
-      puts a placeholder symbol (music21 itself drops or rewrites symbols it cannot read);
+      puts a marker symbol (music21 itself drops or rewrites symbols it cannot read);
       of several symbols on one note the last wins; quoted text with a placement prefix
       (``^ _ < > @``) or a space, and one-word text that does not look like a chord
       (fingerings, ``"D.C."``, ``"Fine"``), is an annotation, not a chord. In MusicXML the
@@ -681,11 +681,11 @@ _CHORD_LIKE = re.compile(r"^\(?[A-G][#b]?(?:$|[0-9]|m|M|dim|aug|sus|add|[+\-/(ø
                          r"|o(?:$|[0-9])|a(?:$|[0-9])|d$)")
 #: What each accepted ABC chord symbol becomes for music21 (which drops or rewrites
 #: symbols it cannot read, e.g. Nottingham's ``Gd`` or ``D/f+``).
-_ABC_PLACEHOLDER = "C"
+_ABC_CHORD_MARKER = "C"
 
 
-def _abc_placeholders(tune: str, where: str) -> tuple[str, list[str]]:
-    """(tune text with every chord symbol replaced by a placeholder, the written symbols).
+def _abc_chord_markers(tune: str, where: str) -> tuple[str, list[str]]:
+    """(tune text with every chord symbol replaced by a marker, the written symbols).
 
     Quoted strings in the tune body (after ``K:``) are chord symbols unless they start with
     an annotation prefix (``^ _ < > @``; kept) or hold a space (free text; removed). Of several
@@ -724,7 +724,7 @@ def _abc_placeholders(tune: str, where: str) -> tuple[str, list[str]]:
                 chord = word                   # of several chords on one note the last wins
             if chord is not None:
                 figures.append(chord)
-                kept.append(f'"{_ABC_PLACEHOLDER}"')
+                kept.append(f'"{_ABC_CHORD_MARKER}"')
             return "".join(kept)
 
         code = _ABC_QUOTED_RUN.sub(swap, code)
@@ -748,7 +748,7 @@ def _melody_from_music21(
     """(melody, interior realignments) of a parsed music21 Score/Part.
 
     ``figures``: the written chord symbols of an ABC tune whose symbols were replaced by
-    placeholders (:func:`_abc_placeholders`), in written order; the k-th ChordSymbol of the
+    markers (:func:`_abc_chord_markers`), in written order; the k-th ChordSymbol of the
     part gets the k-th figure. Without it the ChordSymbols' own figures are used.
     """
     from music21 import chord as m21chord
@@ -933,7 +933,7 @@ def _parse_piece(path: Path, index: int, *, id: str, source: str, part: int | No
         if fmt == "abc":
             text = _abc_tune_text(path, index)
             if not re.search(r"^V:", text, re.MULTILINE):     # one voice: map the symbols
-                text, figures = _abc_placeholders(text, source)
+                text, figures = _abc_chord_markers(text, source)
             parsed = converter.parseData(text, format="abc")
         else:
             parsed = converter.parseFile(path, format=fmt, forceSource=True, storePickle=False)
