@@ -89,6 +89,7 @@ __all__ = [
     "check_decoder",
     "decode_notes",
     "label_by_mean",
+    "note_frames",
     "notes_to_score",
     "read_notes_csv",
     "velocity_from_probability",
@@ -345,7 +346,7 @@ def check_decoder(decoder: object) -> str:
     return str(decoder)
 
 
-def _frames_of(onset: NDArray[np.float64], offset: NDArray[np.float64], fps: float
+def note_frames(onset: NDArray[np.float64], offset: NDArray[np.float64], fps: float
                ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """First and one-past-last frame of notes decoded at ``fps`` (times are ``frame / fps``)."""
     start = np.rint(onset * fps).astype(np.intp)
@@ -466,7 +467,7 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
                                                                  dtype=np.float64)
                 on, off, p, conf = _decode_row(f, o, False, opt)
                 if len(on):
-                    start, end = _frames_of(on, off, fps)
+                    start, end = note_frames(on, off, fps)
                     rows = np.asarray(roll[pitched, key], dtype=np.float64)
                     sums = [rows[:, a:b].sum(axis=1) for a, b in zip(start, end, strict=True)]
                     label = label_by_mean(np.stack(sums), end - start)

@@ -757,7 +757,7 @@ class Transcriber:
     def _decode(self, cells: _ActiveCells, separate: Sequence[int], pooled: _PooledCells,
                 n_frames: int) -> DecodedNotes:
         from mirkit.data.datasets import NoteTable
-        from mirkit.models.note_decoding import DecodedNotes, decode_notes
+        from mirkit.models.note_decoding import DecodedNotes, decode_notes, note_frames
 
         s = self.settings
 
@@ -781,9 +781,7 @@ class Transcriber:
             roll, onset = pooled.pooled(n_frames)
             notes = decode(roll, onset, "pitched")
             if len(notes):
-                start = np.rint(notes.notes.onset * self.fps).astype(np.intp)
-                end = np.maximum(np.rint(notes.notes.offset * self.fps).astype(np.intp),
-                                 start + 1)
+                start, end = note_frames(notes.notes.onset, notes.notes.offset, self.fps)
                 which = np.asarray(pooled.pitched, dtype=np.intp)[
                     pooled.labels(notes.notes.pitch - LOWEST_PITCH, start, end, n_frames)]
                 names = np.asarray(self.classes, dtype=str)[which]
