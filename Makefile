@@ -67,7 +67,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check mirkit tests benchmarks examples
-	$(BIN)/mypy mirkit
+	$(BIN)/mypy mirkit benchmarks
 
 bench: install
 	$(BIN)/python benchmarks/cli_startup.py

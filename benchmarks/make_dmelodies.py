@@ -42,8 +42,9 @@ def music21_items_per_second(sample: int) -> float:
             part.append(ev)
         score = music21.stream.Score([part])
         names = []
-        for ev in score.flatten().notesAndRests:
-            names.append("rest" if ev.isRest else ev.pitch.nameWithOctave)
+        for item in score.flatten().notesAndRests:
+            names.append(item.pitch.nameWithOctave if isinstance(item, music21.note.Note)
+                         else "rest")
     return sample / (time.perf_counter() - start)
 
 

@@ -52,12 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     tracks = ds.tracks(args.split)[: args.limit]
     transcriber = Transcriber(args.model, device="cpu")
     decoders = args.decoder.split(",")
-    scores: dict[tuple[str, float, float], list[tuple[float, float]]] = {}
+    scores: dict[tuple[str, float, float], list[tuple[float, float, float]]] = {}
     for n, track in enumerate(tracks, 1):
         path, ref = ds.mixture_path(track), ds.notes(track)
         if path is None or ref is None:
             continue
         res = transcriber.transcribe(path, keep_rolls=True)
+        assert res.roll is not None and res.onset is not None      # keep_rolls
         keep = np.asarray(ref.class_) != "drums"
         r_int = np.stack([ref.onset[keep], ref.offset[keep]], axis=1).reshape(-1, 2)
         r_pitch = ref.pitch[keep].astype(np.float64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from mirkit.train.inpaint import (
     collate,
     eval_windows,
     gap_metrics,
+    gap_scores,
     repeat_accuracy,
     repeat_eps,
     window_at,
@@ -139,8 +141,10 @@ def test_latent_rnn_variable_gaps_and_frozen_vae(rng: np.random.Generator) -> No
     x = fake_windows(rng, n=2)
     for gap in range(1, 7):
         for past in (1, 16 - gap - 1):
-            logits = net.latent_logits(x, past, gap, teacher_forcing=0.5, noise=1.0)
-            assert logits.shape == (2, gap, T, V)
+            for dec_tf in (True, False):
+                logits = net.latent_logits(x, past, gap, teacher_forcing=0.5, noise=1.0,
+                                           decoder_teacher_forcing=dec_tf)
+                assert logits.shape == (2, gap, T, V)
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), x[:, past:past + gap]
                                              .reshape(-1))
     loss.backward()
@@ -169,6 +173,33 @@ def test_teacher_forced_logits_do_not_peek(method: str, rng: np.random.Generator
     assert torch.allclose(before[:j + 1], after[:j + 1], atol=1e-6)
     assert not torch.allclose(before[j + 1:], after[j + 1:])
     assert not torch.allclose(before, other)     # the future context is used
+
+
+@pytest.mark.parametrize("method", ["latent-rnn", "anticipation"])
+def test_inpaint_logits_fill_from_the_context_alone(method: str,
+                                                    rng: np.random.Generator) -> None:
+    """The paper's test: the arg-max inpainting is what ``generate`` gives at temperature 0,
+    its tokens are the arg-max of its logits, and the true gap tokens are never looked at."""
+    torch.manual_seed(4)
+    net = InpaintNet(**TEST_CONFIG).eval()
+    x = fake_windows(rng, n=2)
+    past, gap = 5, 3
+    lp, tokens = net.inpaint_logits(method, x, past, gap)
+    assert lp.shape == (2, gap, T, V) and tokens.shape == (2, gap, T)
+    assert torch.allclose(lp.exp().sum(-1), torch.ones(2, gap, T), atol=1e-5)
+    assert torch.equal(tokens, net.generate(method, x, past, gap, temperature=0.0))
+    banned = torch.tensor([START, END])
+    best = lp.masked_fill(torch.isin(torch.arange(V), banned), -torch.inf).argmax(-1)
+    assert torch.equal(tokens, best)
+    y = x.clone()
+    y[:, past:past + gap] = (y[:, past:past + gap] + 1) % V
+    lp2, tokens2 = net.inpaint_logits(method, y, past, gap)
+    assert torch.equal(tokens, tokens2) and torch.allclose(lp, lp2)
+    z = x.clone()
+    z[:, past + gap:] = (z[:, past + gap:] + 1) % V
+    assert not torch.allclose(lp, net.inpaint_logits(method, z, past, gap)[0])
+    with pytest.raises(ParameterError, match="no logits"):
+        net.inpaint_logits("repeat", x, past, gap)
 
 
 def test_vae_overfits_a_few_measures() -> None:
@@ -259,9 +290,20 @@ def test_gap_metrics_counts_tokens(rng: np.random.Generator) -> None:
     tokens = rng.integers(2, V, size=(16, T)).astype(np.int64)
     windows = [EvalWindow("t", 4, 2, 3, tokens), EvalWindow("t", 4, 4, 5, tokens)]
     for method in ("latent-rnn", "anticipation"):
-        out = gap_metrics(model, windows, method)
-        assert out["tokens"] == (2 + 4) * T
-        assert 0 <= out["acc"] <= 1 and out["nll"] > 0
+        for mode in ("inpaint", "likelihood"):
+            out = gap_metrics(model, windows, method, mode=mode)
+            assert out["tokens"] == (2 + 4) * T
+            assert 0 <= out["acc"] <= 1 and out["nll"] > 0
+    with pytest.raises(ParameterError, match="mode"):
+        gap_metrics(model, windows, "latent-rnn", mode="teacher")
+    # per-window scores, in the order given, whatever the batching
+    mixed = [windows[1], windows[0], windows[1]]
+    per = gap_scores(model, mixed, "anticipation", mode="likelihood", batch_size=1)
+    assert per["tokens"].tolist() == [4 * T, 2 * T, 4 * T]
+    assert per["nll"][0] == pytest.approx(per["nll"][2])
+    one = gap_metrics(model, windows[:1], "anticipation", mode="likelihood")
+    assert per["nll"][1] == pytest.approx(one["nll"] * one["tokens"], rel=1e-5)
+    assert per["correct"][1] == pytest.approx(one["acc"] * one["tokens"])
 
 
 # --------------------------------------------------------------------------- task helpers
@@ -514,6 +556,18 @@ def test_recipe_config_errors() -> None:
 def test_example_configs_parse() -> None:
     examples = sorted((Path(__file__).resolve().parent.parent / "examples" / "train")
                       .glob("inpaint-*.yaml"))
-    assert len(examples) == 4
-    stages = [RecipeConfig.from_file(p).stage for p in examples]
-    assert sorted(stages) == ["anticipation", "latent-rnn", "latent-rnn", "vae"]
+    assert len(examples) == 7
+    configs = [RecipeConfig.from_file(p) for p in examples]
+    assert sorted(c.stage for c in configs) == ["anticipation"] * 2 + ["latent-rnn"] * 3 + [
+        "vae"] * 2
+    # the seven stages form one chain: each init is the run folder (-o, in the header's
+    # command) of another stage, and only stage 1 starts from nothing
+    outputs = {}
+    for path, config in zip(examples, configs, strict=True):
+        found = re.search(r"-o (\S+)", path.read_text(encoding="utf-8"))
+        assert found, path
+        outputs[found.group(1)] = config
+    inits = [c.init for c in configs]
+    assert inits.count(None) == 1
+    assert all(i is None or i.removesuffix("/best.pt") in outputs for i in inits)
+    assert len({i for i in inits if i is not None}) == 6

@@ -509,30 +509,42 @@ class InpaintNet(nn.Module):
     # ---- LatentRNN -------------------------------------------------------------------
 
     def latent_logits(self, windows: torch.Tensor, past: int, gap: int, *,
-                      teacher_forcing: float = 1.0, noise: float = 0.0) -> torch.Tensor:
+                      teacher_forcing: float = 1.0, noise: float = 0.0,
+                      decoder_teacher_forcing: bool = True) -> torch.Tensor:
         """Decoder logits ``(batch, gap, T, V)`` of the gap, scored on the true tokens.
 
-        The gap's latents come from the LatentRNN; its input at each step is the *true*
-        previous latent (encoder mean) with probability ``teacher_forcing``, else its own
-        previous prediction (one draw per step). The decoder is fed the true previous
-        tokens, so ``-log softmax`` at the true tokens is the model's likelihood of the gap.
+        The gap's latents come from the LatentRNN. With probability ``teacher_forcing``
+        (one draw per call, the paper's) its input at each step is the *true* previous
+        latent (encoder mean), otherwise its own previous output: the re-encoded decoded
+        measure when the decoder runs free, else the predicted latent itself.
+        ``decoder_teacher_forcing``: the decoder is fed the true previous tokens, so
+        ``-log softmax`` at the true tokens is the model's likelihood of the gap; without
+        it the decoder feeds back its own arg-max tokens (the paper's LatentRNN training and
+        test).
         """
         self._check_gap(windows, past, gap)
         b, _, t = windows.shape
         z = self.context_latents(windows, noise=noise)
         state = self.latent_rnn.context(z[:, :past], z[:, past + gap:])
+        use_true = teacher_forcing >= 1.0 or (
+            teacher_forcing > 0 and float(torch.rand(())) < teacher_forcing)
         z_in = z[:, past - 1]
-        predicted = []
+        out = []
         for k in range(gap):
             z_next, state = self.latent_rnn.step(z_in, state)
-            predicted.append(z_next)
-            use_true = teacher_forcing >= 1.0 or (
-                teacher_forcing > 0 and float(torch.rand(())) < teacher_forcing)
-            z_in = z[:, past + k] if use_true else z_next
-        z_gap = torch.stack(predicted, 1).reshape(b * gap, -1)
-        targets = windows[:, past:past + gap].reshape(b * gap, t)
-        logits, _ = self.vae.decode(z_gap, targets)
-        return logits.reshape(b, gap, t, -1)
+            if decoder_teacher_forcing:
+                logits, _ = self.vae.decode(z_next, windows[:, past + k])
+                z_in = z[:, past + k] if use_true else z_next
+            else:
+                logits, tokens = self.vae.decode(z_next, teacher_forcing=False,
+                                                 banned=(START, END))
+                if use_true:
+                    z_in = z[:, past + k]
+                else:
+                    with torch.no_grad():
+                        z_in, _ = self.vae.encode(tokens)
+            out.append(logits)
+        return torch.stack(out, 1)
 
     # ---- Anticipation-RNN ------------------------------------------------------------
 
@@ -583,6 +595,76 @@ class InpaintNet(nn.Module):
                                  f"which this model does not have; train it with `mirkit "
                                  f"train inpaint` (stages vae, latent-rnn, anticipation)")
 
+    def _latent_run(self, windows: torch.Tensor, past: int, gap: int, *,
+                    temperature: float, noise: float, generator: torch.Generator | None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The LatentRNN's free-running inpainting: logits ``(batch, gap, T, V)``, tokens.
+
+        Each predicted latent is decoded without teacher forcing (tokens drawn by
+        :func:`_pick` at ``temperature``, ``START``/``END`` excluded) and the decoded measure
+        is re-encoded (posterior mean) to form the next input, as in the paper.
+        """
+        z = self.context_latents(windows, noise=noise, generator=generator)
+        state = self.latent_rnn.context(z[:, :past], z[:, past + gap:])
+        z_in = z[:, past - 1]
+        all_logits, out = [], []
+        for _ in range(gap):
+            z_next, state = self.latent_rnn.step(z_in, state)
+            logits, tokens = self.vae.decode(z_next, teacher_forcing=False,
+                                             temperature=temperature, banned=(START, END),
+                                             generator=generator)
+            all_logits.append(logits)
+            out.append(tokens)
+            z_in, _ = self.vae.encode(tokens)
+        return torch.stack(all_logits, 1), torch.stack(out, 1)
+
+    def _anticipation_run(self, windows: torch.Tensor, past: int, gap: int, *,
+                          temperature: float, generator: torch.Generator | None
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Anticipation-RNN's free-running inpainting: token by token, each drawn at
+        ``temperature`` (``START``/``END`` excluded) and fed back; logits and tokens."""
+        b, _, t = windows.shape
+        arnn = self.anticipation
+        summary = arnn.constraints(self._constraints(windows, past, gap))
+        flat = windows.reshape(b, -1)
+        start = past * t
+        previous = torch.cat([torch.full((b, 1), START, dtype=flat.dtype, device=flat.device),
+                              flat[:, :start - 1]], dim=1)
+        _, state = arnn.step(previous, summary[:, :start], None)
+        prev = flat[:, start - 1]
+        all_logits, drawn = [], []
+        for pos in range(start, start + gap * t):
+            logits, state = arnn.step(prev[:, None], summary[:, pos:pos + 1], state)
+            all_logits.append(logits[:, 0])
+            prev = _pick(_ban(logits[:, 0], (START, END)), temperature, generator)
+            drawn.append(prev)
+        return (torch.stack(all_logits, 1).reshape(b, gap, t, -1),
+                torch.stack(drawn, 1).reshape(b, gap, t))
+
+    @torch.no_grad()
+    def inpaint_logits(self, method: str, windows: torch.Tensor, past: int, gap: int
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The paper's objective test: log-probabilities ``(batch, gap, T, V)`` and tokens
+        ``(batch, gap, T)`` of a deterministic (arg-max) inpainting.
+
+        Each model fills the gap from the context alone, feeding back its own arg-max
+        choices (``latent-rnn``: context latents are posterior means; each decoded measure is
+        re-encoded to form the next input); the log-probabilities are those it assigned
+        along the way, so ``-log_probs`` at the true tokens is the cross-entropy of the
+        inpainting. ``repeat`` has none: use :func:`repeat_log_probs`.
+        """
+        self._check_gap(windows, past, gap)
+        if method == "latent-rnn":
+            logits, tokens = self._latent_run(windows, past, gap, temperature=0.0, noise=0.0,
+                                              generator=None)
+        elif method == "anticipation":
+            logits, tokens = self._anticipation_run(windows, past, gap, temperature=0.0,
+                                                    generator=None)
+        else:
+            raise ParameterError(f"method {method!r} has no logits; choose latent-rnn or "
+                                 f"anticipation")
+        return torch.log_softmax(logits.float(), -1), tokens
+
     @torch.no_grad()
     def generate(self, method: str, windows: torch.Tensor, past: int, gap: int, *,
                  temperature: float = 1.0, generator: torch.Generator | None = None
@@ -590,51 +672,34 @@ class InpaintNet(nn.Module):
         """Fill the gap: tokens ``(batch, gap, T)`` (``START``/``END`` never generated).
 
         ``latent-rnn``: the context latents are the posterior means plus ``temperature``
-        times a posterior draw; the LatentRNN feeds back its own predictions; the decoder
-        draws each token from ``softmax(logits / temperature)`` (arg-max at 0).
-        ``anticipation``: token by token at ``temperature``. ``repeat``: deterministic.
+        times a posterior draw; the LatentRNN's input after each measure is the re-encoded
+        decoded measure; the decoder draws each token from ``softmax(logits / temperature)``
+        (arg-max at 0). ``anticipation``: token by token at ``temperature``. ``repeat``:
+        deterministic.
         """
         self._check_gap(windows, past, gap)
-        banned = (START, END)
-        b, _, t = windows.shape
         if method == "repeat":
             return repeat_nearest(windows, past, gap)
         if method == "latent-rnn":
-            z = self.context_latents(windows, noise=temperature, generator=generator)
-            state = self.latent_rnn.context(z[:, :past], z[:, past + gap:])
-            z_in, out = z[:, past - 1], []
-            for _ in range(gap):
-                z_in, state = self.latent_rnn.step(z_in, state)
-                _, tokens = self.vae.decode(z_in, teacher_forcing=False, temperature=temperature,
-                                            banned=banned, generator=generator)
-                out.append(tokens)
-            return torch.stack(out, 1)
+            return self._latent_run(windows, past, gap, temperature=temperature,
+                                    noise=temperature, generator=generator)[1]
         if method == "anticipation":
-            arnn = self.anticipation
-            summary = arnn.constraints(self._constraints(windows, past, gap))
-            flat = windows.reshape(b, -1)
-            start = past * t
-            previous = torch.cat([torch.full((b, 1), START, dtype=flat.dtype,
-                                             device=flat.device), flat[:, :start - 1]], dim=1)
-            logits, state = arnn.step(previous, summary[:, :start], None)
-            prev = flat[:, start - 1]
-            drawn: list[torch.Tensor] = []
-            for pos in range(start, start + gap * t):
-                logits, state = arnn.step(prev[:, None], summary[:, pos:pos + 1], state)
-                prev = _pick(_ban(logits[:, 0], banned), temperature, generator)
-                drawn.append(prev)
-            return torch.stack(drawn, 1).reshape(b, gap, t)
+            return self._anticipation_run(windows, past, gap, temperature=temperature,
+                                          generator=generator)[1]
         raise ParameterError(f"method {method!r} is not known; choose one of "
                              f"{', '.join(METHODS)}")
 
     def forward(self, windows: torch.Tensor, past: int, gap: int, *, stage: str,
-                teacher_forcing: float = 0.5, noise: float = 1.0) -> dict[str, torch.Tensor]:
+                teacher_forcing: float = 0.5, noise: float = 1.0,
+                decoder_teacher_forcing: float = 0.0) -> dict[str, torch.Tensor]:
         """Training pass of ``stage`` (``vae``, ``latent-rnn`` or ``anticipation``).
 
         ``vae``: reconstruct every measure of the windows (teacher forcing with probability
         ``teacher_forcing`` for the whole batch); returns ``logits`` ``(n, T, V)``,
         ``targets``, ``mean`` and ``logvar``. The other stages return the gap's ``logits``
-        ``(batch, gap, T, V)`` and ``targets`` ``(batch, gap, T)``.
+        ``(batch, gap, T, V)`` and ``targets`` ``(batch, gap, T)``; ``latent-rnn`` feeds its
+        decoder the true previous tokens with probability ``decoder_teacher_forcing`` for
+        the whole batch (see :meth:`latent_logits`).
         """
         if stage == "vae":
             flat = windows.reshape(-1, windows.shape[-1])
@@ -643,8 +708,11 @@ class InpaintNet(nn.Module):
             return {**out, "targets": flat}
         targets = windows[:, past:past + gap]
         if stage == "latent-rnn":
+            dec_tf = decoder_teacher_forcing >= 1.0 or (
+                decoder_teacher_forcing > 0
+                and float(torch.rand(())) < decoder_teacher_forcing)
             logits = self.latent_logits(windows, past, gap, teacher_forcing=teacher_forcing,
-                                        noise=noise)
+                                        noise=noise, decoder_teacher_forcing=dec_tf)
         elif stage == "anticipation":
             logits = self.anticipation_logits(windows, past, gap)
         else:

@@ -34,16 +34,20 @@ Losses: ``vae``: token cross-entropy of every measure of the batch's windows plu
 true ones for the whole batch with probability ``1 - teacher_forcing``. ``latent-rnn``:
 token cross-entropy of the gap's measures decoded by the frozen decoder from the predicted
 latents; the LatentRNN's input is the true previous latent with probability
-``teacher_forcing`` per step, its own prediction otherwise; the context latents are drawn
-from the frozen encoder's posterior (``context_noise`` scales the draw).
+``teacher_forcing`` (one draw per batch, the paper's), otherwise its own output (the
+decoded measure re-encoded, as in the paper); the decoder feeds back its own arg-max tokens
+(the paper's, ``decoder_teacher_forcing`` 0) or, with probability
+``decoder_teacher_forcing`` per batch, the true ones; the context latents are drawn from the
+frozen encoder's posterior (``context_noise`` scales the draw).
 ``anticipation``: token cross-entropy of the gap (teacher forced).
 
 Validation (``nll`` picks ``best.pt``): fixed windows of the ``valid`` split (untransposed,
 ``val_windows`` per tune and gap length of ``val_gaps``). ``vae``: the reconstruction of
 up to ``val_measures`` measures from the posterior mean: teacher-forced ``nll`` and ``acc``,
 and ``free_acc`` (decoded without the true tokens). Other stages: :func:`gap_metrics`, the
-teacher-forced negative log-likelihood per token (nats) and accuracy of the gap, the
-objective test of ``benchmarks/inpaint_eval.py``.
+objective test of ``benchmarks/inpaint_eval.py``: ``nll`` and ``acc``, the cross-entropy per
+token (nats) and accuracy of the model's own arg-max inpainting (the paper's test), and
+``tf_nll``, ``tf_acc``, the teacher-forced likelihood of the gap.
 
 Configuration (one JSON/YAML mapping)::
 
@@ -118,7 +122,12 @@ class DataOptions:
     min_gap, max_gap : int
         Range of the gap length drawn per batch [2; the model's max_gap].
     teacher_forcing : float
-        Probability of feeding true tokens (vae) / true latents (latent-rnn) [0.5].
+        Probability per batch of feeding true tokens (vae) / true latents (latent-rnn)
+        [0.5].
+    decoder_teacher_forcing : float
+        Stage latent-rnn: probability per batch that the frozen decoder is fed the true
+        previous tokens; otherwise it feeds back its own arg-max tokens, as in the paper
+        [0.0].
     beta : float
         Weight of the KL term of the VAE loss [0.001].
     context_noise : float
@@ -139,6 +148,7 @@ class DataOptions:
     min_gap: int = 2
     max_gap: int | None = None
     teacher_forcing: float = 0.5
+    decoder_teacher_forcing: float = 0.0
     beta: float = 0.001
     context_noise: float = 1.0
     val_windows: int = 3
@@ -174,7 +184,8 @@ class DataOptions:
                                          or self.max_gap < self.min_gap):
             raise bad("max_gap", self.max_gap, f"give a whole number >= min_gap "
                                                f"({self.min_gap}) or null")
-        for name, high in (("teacher_forcing", 1.0), ("beta", 1e6), ("context_noise", 10.0)):
+        for name, high in (("teacher_forcing", 1.0), ("decoder_teacher_forcing", 1.0),
+                           ("beta", 1e6), ("context_noise", 10.0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= high:
                 raise bad(name, v, f"give a number in [0, {high:g}]")
@@ -468,10 +479,11 @@ def eval_windows(tunes: Sequence[TuneTokens], *, gaps: Sequence[int], per_tune: 
 
 
 def _groups(windows: Sequence[EvalWindow], batch_size: int
-            ) -> list[tuple[int, int, list[EvalWindow]]]:
-    by_key: dict[tuple[int, int], list[EvalWindow]] = {}
-    for w in windows:
-        by_key.setdefault((w.past, w.gap), []).append(w)
+            ) -> list[tuple[int, int, list[int]]]:
+    """Batches of window indices that share ``past`` and ``gap``."""
+    by_key: dict[tuple[int, int], list[int]] = {}
+    for i, w in enumerate(windows):
+        by_key.setdefault((w.past, w.gap), []).append(i)
     out = []
     for (past, gap), ws in sorted(by_key.items()):
         for i in range(0, len(ws), batch_size):
@@ -479,42 +491,74 @@ def _groups(windows: Sequence[EvalWindow], batch_size: int
     return out
 
 
-def gap_metrics(model: InpaintNet, windows: Sequence[EvalWindow], method: str, *,
-                eps: float | None = None, batch_size: int = 64,
-                device: torch.device | str | None = None) -> dict[str, float]:
-    """The objective test: negative log-likelihood per token (nats) and accuracy of the gap.
+#: Scoring modes of :func:`gap_metrics`.
+GAP_MODES = ("inpaint", "likelihood")
 
-    ``latent-rnn`` and ``anticipation``: the model's log-probabilities of the true tokens
-    given the context and the true earlier tokens of the gap (teacher forced: the chain
-    rule's factors, so ``nll`` is the model's likelihood); accuracy counts the arg-max.
-    ``repeat``: ``1 - eps`` on the copied token plus ``eps`` spread uniformly.
+
+def gap_scores(model: InpaintNet, windows: Sequence[EvalWindow], method: str, *,
+               mode: str = "inpaint", eps: float | None = None, batch_size: int = 64,
+               device: torch.device | str | None = None) -> dict[str, NDArray[np.float64]]:
+    """Per-window scores of :func:`gap_metrics`: arrays ``nll`` (summed over the gap's
+    tokens, nats), ``correct`` and ``tokens``, in the order of ``windows`` (for paired
+    comparisons and bootstraps over tunes)."""
+    import torch
+
+    from mirkit.models.inpaint import repeat_log_probs, repeat_nearest
+
+    if mode not in GAP_MODES:
+        raise ParameterError(f"mode {mode!r} is not one of {', '.join(GAP_MODES)}")
+    if method == "repeat" and eps is None:
+        raise ParameterError("the repeat baseline needs eps (chosen on validation windows)")
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    out = {k: np.zeros(len(windows)) for k in ("nll", "correct", "tokens")}
+    with torch.no_grad():
+        for past, gap, rows in _groups(windows, batch_size):
+            x = torch.as_tensor(np.stack([windows[i].tokens for i in rows])).to(dev)
+            truth = x[:, past:past + gap]
+            if method == "repeat":
+                lp = repeat_log_probs(x, past, gap, vocab_size=model.vocab_size,
+                                      eps=float(eps))  # type: ignore[arg-type]
+                chosen = repeat_nearest(x, past, gap)
+            elif mode == "inpaint":
+                lp, chosen = model.inpaint_logits(method, x, past, gap)
+            else:
+                lp = model.gap_logits(method, x, past, gap)
+                chosen = lp.argmax(-1)
+            nll = -lp.gather(-1, truth[..., None])[..., 0].double().flatten(1).sum(1)
+            correct = (chosen == truth).flatten(1).sum(1)
+            out["nll"][rows] = nll.cpu().numpy()
+            out["correct"][rows] = correct.cpu().numpy()
+            out["tokens"][rows] = truth[0].numel()
+    return out
+
+
+def gap_metrics(model: InpaintNet, windows: Sequence[EvalWindow], method: str, *,
+                mode: str = "inpaint", eps: float | None = None, batch_size: int = 64,
+                device: torch.device | str | None = None) -> dict[str, float]:
+    """The objective test: cross-entropy per token (nats) and token accuracy of the gap.
+
+    ``mode="inpaint"`` (the paper's test, as its testers compute it): each model fills the
+    gap from the context alone, feeding back its own arg-max choices
+    (:meth:`~mirkit.models.inpaint.InpaintNet.inpaint_logits`); ``nll`` is the
+    cross-entropy of the probabilities it gave along the way against the true tokens and
+    ``acc`` the share of inpainted tokens that are right.
+    ``mode="likelihood"``: the model's chain-rule likelihood of the true tokens given the
+    context and the true earlier tokens of the gap (teacher forced); ``acc`` counts the
+    arg-max of each factor.
+    ``repeat`` (both modes): ``1 - eps`` on the copied token plus ``eps`` spread uniformly.
 
     Returns
     -------
     dict
         ``nll``, ``acc`` and ``tokens`` (the number scored).
     """
-    import torch
-
-    from mirkit.models.inpaint import repeat_log_probs, token_scores
-
-    if method == "repeat" and eps is None:
-        raise ParameterError("the repeat baseline needs eps (chosen on validation windows)")
-    dev = torch.device(device) if device is not None else next(model.parameters()).device
-    nll, correct, count = 0.0, 0, 0
-    with torch.no_grad():
-        for past, gap, ws in _groups(windows, batch_size):
-            x = torch.as_tensor(np.stack([w.tokens for w in ws])).to(dev)
-            if method == "repeat":
-                lp = repeat_log_probs(x, past, gap, vocab_size=model.vocab_size,
-                                      eps=float(eps))  # type: ignore[arg-type]
-            else:
-                lp = model.gap_logits(method, x, past, gap)
-            n, c, k = token_scores(lp, x[:, past:past + gap])
-            nll, correct, count = nll + n, correct + c, count + k
+    scores = gap_scores(model, windows, method, mode=mode, eps=eps, batch_size=batch_size,
+                        device=device)
+    count = float(scores["tokens"].sum())
     if count == 0:
         raise InputError("no windows to evaluate: the split holds no usable tune")
-    return {"nll": nll / count, "acc": correct / count, "tokens": float(count)}
+    return {"nll": float(scores["nll"].sum()) / count,
+            "acc": float(scores["correct"].sum()) / count, "tokens": count}
 
 
 def repeat_accuracy(windows: Sequence[EvalWindow]) -> float:
@@ -553,7 +597,8 @@ def make_loss_fn(stage: str, options: DataOptions) -> Any:
 
     def loss_fn(model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Any]:
         out = model(batch["windows"], int(batch["past"]), int(batch["gap"]), stage=stage,
-                    teacher_forcing=options.teacher_forcing, noise=options.context_noise)
+                    teacher_forcing=options.teacher_forcing, noise=options.context_noise,
+                    decoder_teacher_forcing=options.decoder_teacher_forcing)
         logits = out["logits"]
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(),
                              out["targets"].reshape(-1))
@@ -617,9 +662,9 @@ def make_eval_fn(stage: str, windows: Sequence[EvalWindow], options: DataOptions
     def eval_fn(model: nn.Module, _: Any) -> dict[str, float]:
         if measures is not None:
             return vae_metrics(model, measures)  # type: ignore[arg-type]
-        out = gap_metrics(model, windows, stage)  # type: ignore[arg-type]
-        out.pop("tokens")
-        return out
+        out = gap_metrics(model, windows, stage, mode="inpaint")  # type: ignore[arg-type]
+        tf = gap_metrics(model, windows, stage, mode="likelihood")  # type: ignore[arg-type]
+        return {"nll": out["nll"], "acc": out["acc"], "tf_nll": tf["nll"], "tf_acc": tf["acc"]}
 
     return eval_fn
 
@@ -778,8 +823,8 @@ def normalise_part(config: Mapping[str, Any], part: str) -> dict[str, Any]:
     return dict(normalise_config(config)[part])
 
 
-__all__ = ["DEFAULT_TRAIN", "EVAL_GAPS", "STAGES", "Corpus", "DataOptions", "EvalWindow",
-           "RecipeConfig", "TuneTokens", "WindowItems", "collate", "eval_windows",
-           "gap_metrics", "load_corpus", "make_eval_fn", "make_loss_fn", "repeat_accuracy",
-           "repeat_eps", "stage_model_config", "train", "tune_tokens", "vae_metrics",
-           "window_at"]
+__all__ = ["DEFAULT_TRAIN", "EVAL_GAPS", "GAP_MODES", "STAGES", "Corpus", "DataOptions",
+           "EvalWindow", "RecipeConfig", "TuneTokens", "WindowItems", "collate",
+           "eval_windows", "gap_metrics", "gap_scores", "load_corpus", "make_eval_fn",
+           "make_loss_fn", "repeat_accuracy", "repeat_eps", "stage_model_config", "train",
+           "tune_tokens", "vae_metrics", "window_at"]
