@@ -59,7 +59,7 @@ demo: install
 	  --overwrite --list --format table
 	$(BIN)/mirkit generate-melody --chords-from examples/tunes/lark.abc --samples 2 --seed 1 \
 	  -o $(DEMO_OUT) --overwrite --format table
-	$(BIN)/mirkit inpaint examples/tunes/lark.abc --measures 5-8 --method anticipation --seed 1 \
+	$(BIN)/mirkit inpaint examples/tunes/lark.abc --measures 5-8 --seed 1 \
 	  -o $(DEMO_OUT) --overwrite --format table
 
 test: install

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from mirkit.errors import ModelError
+from mirkit.errors import ModelError, ParameterError
 from mirkit.models import registry
 
 
@@ -173,6 +173,18 @@ def test_export_ships_a_training_checkpoint(toy_registry: Path, tmp_path: Path) 
     registry.export_model(run / "best.pt", "toy-real")
     rows = json.loads((toy_registry / "models.json").read_text())["models"]
     assert [r["name"] for r in rows] == ["toy-real"]
+    assert loaded.card["weights_dtype"] == "float32"
+    # half-precision storage: a smaller file, loaded back as float32
+    registry.export_model(run / "best.pt", "toy-half", dtype="float16")
+    stored = load_checkpoint(toy_registry / "toy-half.pt")["state_dict"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    half = registry.load_model("toy-half", task="transcribe")
+    assert half.module.lin.weight.dtype == torch.float32
+    assert torch.allclose(half.module.lin.weight, model.lin.weight, rtol=1e-3, atol=1e-4)
+    assert not torch.equal(half.module.lin.weight, model.lin.weight)
+    assert half.card["weights_dtype"] == "float16"
+    with pytest.raises(ParameterError, match="dtype"):
+        registry.export_model(run / "best.pt", "toy-bad", dtype="int8")
     with pytest.raises(ModelError, match="not valid"):
         registry.export_model(run / "best.pt", "toy-test")
     res = CliRunner().invoke(app, ["models", "export", str(tmp_path / "nope.pt"), "--name", "x"])

@@ -69,6 +69,10 @@ def export_cmd(
     into: Annotated[Path | None, typer.Option(
         "--into", metavar="DIR", help="Folder of the model table (default: the installed "
                                       "package's pretrained folder).")] = None,
+    dtype: Annotated[str, typer.Option(
+        "--dtype", metavar="float32|float16",
+        help="Storage type of the weights: float16 halves the file (loaded as float32; "
+             "measure the shipped file).")] = "float32",
 ) -> int:
     """Ship a trained checkpoint: weights without training state, card and table row."""
     import json
@@ -85,7 +89,7 @@ def export_cmd(
         if not isinstance(extra, dict):
             raise InputError(f"--card '{card}' must hold a JSON object")
     entry = export_model(checkpoint, name, description=description, card_extra=extra,
-                         into=into)
+                         into=into, dtype=dtype)
     reporter = run.reporter(("name", "task", "arch", "weights", "sha256"))
     reporter.add({"name": entry.name, "task": entry.task, "arch": entry.arch,
                   "weights": entry.weights, "sha256": entry.sha256})

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mirkit.errors import ModelError
+from mirkit.errors import ModelError, ParameterError
 
 #: Modules that define model families; each has a ``register()`` function.
 FAMILY_MODULES: tuple[str, ...] = ("mirkit.models.transcription", "mirkit.models.inpaint",
@@ -265,29 +265,45 @@ def load_model(spec: str | os.PathLike[str], *, device: Any = None,
     return LoadedModel(module=module, name=name, arch=arch, config=config, card=card)
 
 
+#: Storage types of shipped weights (:func:`export_model`); loading always casts the
+#: floating-point tensors to the model's own type.
+EXPORT_DTYPES = ("float32", "float16")
+
+
 def export_model(checkpoint: str | os.PathLike[str], name: str, *, description: str = "",
                  card_extra: dict[str, Any] | None = None,
-                 into: str | os.PathLike[str] | None = None) -> ModelEntry:
+                 into: str | os.PathLike[str] | None = None,
+                 dtype: str = "float32") -> ModelEntry:
     """Turn a trainer checkpoint into a shipped model: weights, card and table row.
 
     Writes ``into/NAME.pt`` (the checkpoint without its training state), ``into/NAME.json``
     (the checkpoint's card, updated with ``card_extra``, e.g. measured test metrics) and
     adds or replaces the row of ``NAME`` in ``into/models.json`` with the file's sha256.
     ``into`` defaults to the package's ``pretrained`` folder. Every file is written
-    atomically.
+    atomically. ``dtype="float16"`` stores the floating-point weights in half precision
+    (half the file; they are loaded back as float32, so measure the shipped file); the card
+    records it as ``weights_dtype``.
     """
+    import torch
+
     from mirkit.io.atomic import atomic_write
     from mirkit.models.checkpoint import load_checkpoint, save_checkpoint
 
     if not name or name.endswith("-test") or "/" in name or name != name.strip():
         raise ModelError(f"model name {name!r} is not valid: a plain name not ending in -test")
+    if dtype not in EXPORT_DTYPES:
+        raise ParameterError(f"dtype {dtype!r} is not one of {', '.join(EXPORT_DTYPES)}")
     folder = Path(into) if into is not None else PRETRAINED_DIR
     ckpt = load_checkpoint(checkpoint)
-    card = {**dict(ckpt.get("card") or {}), **dict(card_extra or {}), "name": name}
+    card = {**dict(ckpt.get("card") or {}), **dict(card_extra or {}), "name": name,
+            "weights_dtype": dtype}
     task = str(card.get("task") or "")
     weights = folder / f"{name}.pt"
-    save_checkpoint(weights, arch=ckpt["arch"], config=ckpt["config"],
-                    state_dict=ckpt["state_dict"], card=card)
+    state = dict(ckpt["state_dict"])
+    if dtype == "float16":
+        state = {k: v.half() if torch.is_floating_point(v) else v for k, v in state.items()}
+    save_checkpoint(weights, arch=ckpt["arch"], config=ckpt["config"], state_dict=state,
+                    card=card)
     entry = ModelEntry(name=name, arch=ckpt["arch"], config=dict(ckpt["config"]), task=task,
                        weights=weights.name, sha256=_sha256(weights),
                        description=description or str(card.get("description", "")))
