@@ -896,8 +896,15 @@ class Trainer:
             return self._result()
         finally:
             if self._owns_group:
+                import gc
+
                 import torch.distributed as dist
 
+                # Drop the DDP wrapper (its reducer holds the process group) and destroy the
+                # group while the interpreter is fully alive: a gloo group torn down during
+                # interpreter exit can abort the process after a successful run.
+                self.model = unwrap(self.model)
+                gc.collect()
                 dist.destroy_process_group()
                 self._owns_group = False
 
