@@ -137,7 +137,8 @@ def paired_bootstrap(per_window: dict[tuple[str, str], list[dict[str, Any]]],
     import numpy as np
 
     ids = sorted(set(tune_ids))
-    of = np.array([ids.index(t) for t in tune_ids])
+    position = {t: i for i, t in enumerate(ids)}
+    of = np.array([position[t] for t in tune_ids])
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(ids), size=(n_boot, len(ids)))
     weights = np.stack([np.bincount(d, minlength=len(ids)) for d in draws])   # (boot, tunes)

@@ -218,6 +218,11 @@ def _ban(logits: torch.Tensor, banned: Sequence[int]) -> torch.Tensor:
     return out
 
 
+def _coin(p: float) -> bool:
+    """True with probability ``p``: one draw from torch's generator, none at 0 or 1."""
+    return p >= 1.0 or (p > 0 and float(torch.rand(())) < p)
+
+
 # --------------------------------------------------------------------------- MeasureVAE
 
 
@@ -523,13 +528,27 @@ class InpaintNet(nn.Module):
         test).
         """
         self._check_gap(windows, past, gap)
-        b, _, t = windows.shape
-        z = self.context_latents(windows, noise=noise)
+        return self._latent_steps(windows, past, gap, teacher_forcing=teacher_forcing,
+                                  decoder_teacher_forcing=decoder_teacher_forcing,
+                                  temperature=0.0, noise=noise, generator=None)[0]
+
+    def _latent_steps(self, windows: torch.Tensor, past: int, gap: int, *,
+                      teacher_forcing: float, decoder_teacher_forcing: bool,
+                      temperature: float, noise: float, generator: torch.Generator | None
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The LatentRNN over the gap: decoder logits ``(batch, gap, T, V)`` and, when the
+        decoder runs free, the decoded tokens ``(batch, gap, T)`` (else None).
+
+        The true previous latents are the inputs with probability ``teacher_forcing`` (one
+        draw, after the context latents); otherwise the re-encoded decoded measure (free
+        decoder, tokens drawn by :func:`_pick` at ``temperature`` with ``START``/``END``
+        excluded) or the predicted latent (teacher-forced decoder).
+        """
+        z = self.context_latents(windows, noise=noise, generator=generator)
         state = self.latent_rnn.context(z[:, :past], z[:, past + gap:])
-        use_true = teacher_forcing >= 1.0 or (
-            teacher_forcing > 0 and float(torch.rand(())) < teacher_forcing)
+        use_true = _coin(teacher_forcing)
         z_in = z[:, past - 1]
-        out = []
+        all_logits, decoded = [], []
         for k in range(gap):
             z_next, state = self.latent_rnn.step(z_in, state)
             if decoder_teacher_forcing:
@@ -537,14 +556,16 @@ class InpaintNet(nn.Module):
                 z_in = z[:, past + k] if use_true else z_next
             else:
                 logits, tokens = self.vae.decode(z_next, teacher_forcing=False,
-                                                 banned=(START, END))
+                                                 temperature=temperature, banned=(START, END),
+                                                 generator=generator)
+                decoded.append(tokens)
                 if use_true:
                     z_in = z[:, past + k]
                 else:
                     with torch.no_grad():
                         z_in, _ = self.vae.encode(tokens)
-            out.append(logits)
-        return torch.stack(out, 1)
+            all_logits.append(logits)
+        return torch.stack(all_logits, 1), (torch.stack(decoded, 1) if decoded else None)
 
     # ---- Anticipation-RNN ------------------------------------------------------------
 
@@ -595,29 +616,6 @@ class InpaintNet(nn.Module):
                                  f"which this model does not have; train it with `mirkit "
                                  f"train inpaint` (stages vae, latent-rnn, anticipation)")
 
-    def _latent_run(self, windows: torch.Tensor, past: int, gap: int, *,
-                    temperature: float, noise: float, generator: torch.Generator | None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The LatentRNN's free-running inpainting: logits ``(batch, gap, T, V)``, tokens.
-
-        Each predicted latent is decoded without teacher forcing (tokens drawn by
-        :func:`_pick` at ``temperature``, ``START``/``END`` excluded) and the decoded measure
-        is re-encoded (posterior mean) to form the next input, as in the paper.
-        """
-        z = self.context_latents(windows, noise=noise, generator=generator)
-        state = self.latent_rnn.context(z[:, :past], z[:, past + gap:])
-        z_in = z[:, past - 1]
-        all_logits, out = [], []
-        for _ in range(gap):
-            z_next, state = self.latent_rnn.step(z_in, state)
-            logits, tokens = self.vae.decode(z_next, teacher_forcing=False,
-                                             temperature=temperature, banned=(START, END),
-                                             generator=generator)
-            all_logits.append(logits)
-            out.append(tokens)
-            z_in, _ = self.vae.encode(tokens)
-        return torch.stack(all_logits, 1), torch.stack(out, 1)
-
     def _anticipation_run(self, windows: torch.Tensor, past: int, gap: int, *,
                           temperature: float, generator: torch.Generator | None
                           ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -655,8 +653,11 @@ class InpaintNet(nn.Module):
         """
         self._check_gap(windows, past, gap)
         if method == "latent-rnn":
-            logits, tokens = self._latent_run(windows, past, gap, temperature=0.0, noise=0.0,
-                                              generator=None)
+            logits, decoded = self._latent_steps(windows, past, gap, teacher_forcing=0.0,
+                                                 decoder_teacher_forcing=False,
+                                                 temperature=0.0, noise=0.0, generator=None)
+            assert decoded is not None                    # the decoder ran free
+            tokens = decoded
         elif method == "anticipation":
             logits, tokens = self._anticipation_run(windows, past, gap, temperature=0.0,
                                                     generator=None)
@@ -681,8 +682,11 @@ class InpaintNet(nn.Module):
         if method == "repeat":
             return repeat_nearest(windows, past, gap)
         if method == "latent-rnn":
-            return self._latent_run(windows, past, gap, temperature=temperature,
-                                    noise=temperature, generator=generator)[1]
+            tokens = self._latent_steps(windows, past, gap, teacher_forcing=0.0,
+                                        decoder_teacher_forcing=False, temperature=temperature,
+                                        noise=temperature, generator=generator)[1]
+            assert tokens is not None                     # the decoder ran free
+            return tokens
         if method == "anticipation":
             return self._anticipation_run(windows, past, gap, temperature=temperature,
                                           generator=generator)[1]
@@ -703,16 +707,13 @@ class InpaintNet(nn.Module):
         """
         if stage == "vae":
             flat = windows.reshape(-1, windows.shape[-1])
-            tf = teacher_forcing >= 1.0 or float(torch.rand(())) < teacher_forcing
-            out = self.vae(flat, teacher_forcing=tf, sample=True)
+            out = self.vae(flat, teacher_forcing=_coin(teacher_forcing), sample=True)
             return {**out, "targets": flat}
         targets = windows[:, past:past + gap]
         if stage == "latent-rnn":
-            dec_tf = decoder_teacher_forcing >= 1.0 or (
-                decoder_teacher_forcing > 0
-                and float(torch.rand(())) < decoder_teacher_forcing)
             logits = self.latent_logits(windows, past, gap, teacher_forcing=teacher_forcing,
-                                        noise=noise, decoder_teacher_forcing=dec_tf)
+                                        noise=noise,
+                                        decoder_teacher_forcing=_coin(decoder_teacher_forcing))
         elif stage == "anticipation":
             logits = self.anticipation_logits(windows, past, gap)
         else:
