@@ -2,11 +2,13 @@
 
 Runs the model once per track (keeping the roll and onset probabilities), then decodes the
 notes with every ``--decoder`` for every pair of ``--frame`` and ``--onset`` thresholds
-(``off`` in ``--onset``: decode without the onset head) and scores them against the
-track's ``notes.csv`` with :func:`mirkit.metrics.transcription.evaluate` (pitched notes,
-drums left out on both sides, as in ``transcribe_vs_basic_pitch.py``). Prints one row per
-setting, best note F1 first; the chosen pair goes into the model card (``decoding``), never
-tuned on the test split.
+(``off`` in ``--onset``: decode without the onset head) and every ``--class-share``
+(``pitch-first``'s class vote, rule 10 of :mod:`mirkit.models.note_decoding`; 0: off), and
+scores them against the track's ``notes.csv`` with
+:func:`mirkit.metrics.transcription.evaluate` (pitched notes, drums left out on both sides,
+as in ``transcribe_vs_basic_pitch.py``; the activity F1 counts every class, drums
+included). Prints one row per setting, best note F1 first; the chosen setting goes into the
+model card (``decoding``), never tuned on the test split.
 
     python benchmarks/transcribe_thresholds.py --data data/synth --model runs/unet/best.pt
 """
@@ -35,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=60)
     parser.add_argument("--frame", type=_grid, default=_grid("0.3,0.4,0.5,0.6"))
     parser.add_argument("--onset", type=_grid, default=_grid("0.2,0.3,0.4,0.5,0.6"))
+    parser.add_argument("--class-share", type=_grid, default=_grid("0"),
+                        help="comma-separated min_class_share values (pitch-first)")
+    parser.add_argument("--class-window", type=float, default=30.0,
+                        help="class vote window, seconds")
     parser.add_argument("--decoder", default="per-instrument",
                         help="comma-separated decoders to try (per-instrument, pitch-first)")
     parser.add_argument("--json", type=Path, default=None)
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     tracks = ds.tracks(args.split)[: args.limit]
     transcriber = Transcriber(args.model, device="cpu")
     decoders = args.decoder.split(",")
-    scores: dict[tuple[str, float, float], list[tuple[float, float, float]]] = {}
+    scores: dict[tuple[str, float, float, float], list[tuple[float, ...]]] = {}
     for n, track in enumerate(tracks, 1):
         path, ref = ds.mixture_path(track), ds.notes(track)
         if path is None or ref is None:
@@ -63,36 +69,47 @@ def main(argv: list[str] | None = None) -> int:
         r_int = np.stack([ref.onset[keep], ref.offset[keep]], axis=1).reshape(-1, 2)
         r_pitch = ref.pitch[keep].astype(np.float64)
         r_lab = np.asarray(ref.class_)[keep]
-        for dec, ft, ot in itertools.product(decoders, args.frame, args.onset):
+        for dec, ft, ot, share in itertools.product(decoders, args.frame, args.onset,
+                                                    args.class_share):
+            if share and dec != "pitch-first":
+                continue
             notes = decode_notes(res.roll, res.onset, sr=res.sr, hop=res.hop,
                                  classes=res.classes, frame_threshold=ft,
                                  onset_threshold=ot or 0.5, use_onsets=ot > 0,
-                                 drum_classes=transcriber.drum_classes, decoder=dec).notes
+                                 drum_classes=transcriber.drum_classes, decoder=dec,
+                                 min_class_share=share,
+                                 class_window_seconds=args.class_window).notes
             lab = np.asarray(notes.class_, dtype=str)
             e = lab != "drums"
             s = evaluate(r_int, r_pitch,
                          np.stack([notes.onset[e], notes.offset[e]], axis=1).reshape(-1, 2),
                          notes.pitch[e].astype(np.float64), ref_instruments=r_lab,
                          est_instruments=lab[e])
-            scores.setdefault((dec, ft, ot), []).append(
+            full = evaluate(np.stack([ref.onset, ref.offset], axis=1).reshape(-1, 2),
+                            ref.pitch.astype(np.float64),
+                            np.stack([notes.onset, notes.offset], axis=1).reshape(-1, 2),
+                            notes.pitch.astype(np.float64), ref_instruments=ref.class_,
+                            est_instruments=lab)
+            scores.setdefault((dec, ft, ot, share), []).append(
                 (s["F-measure_no_offset"], s["Frame Accuracy"],
-                 s["Instrument F-measure_no_offset"]))
+                 s["Instrument F-measure_no_offset"], full["Activity F-measure"]))
         if n % 20 == 0:
             print(f"{n}/{len(tracks)}", file=sys.stderr, flush=True)
-    rows = sorted(((float(np.mean([v[0] for v in vals])), float(np.mean([v[1] for v in vals])),
-                    float(np.mean([v[2] for v in vals])), dec, ft, ot)
-                   for (dec, ft, ot), vals in scores.items()), reverse=True)
-    print("| decoder | frame threshold | onset threshold | note F1 | frame accuracy "
-          "| instrument note F1 |")
-    print("|---|---|---|---|---|---|")
-    for f1, acc, inst, dec, ft, ot in rows:
-        print(f"| {dec} | {ft} | {ot or 'off (no onsets)'} | {f1:.4f} | {acc:.4f} "
-              f"| {inst:.4f} |")
+    rows = sorted((tuple(float(m) for m in np.mean(vals, axis=0)) + key
+                   for key, vals in scores.items()), reverse=True)
+    print("| decoder | frame threshold | onset threshold | class share | note F1 "
+          "| frame accuracy | instrument note F1 | activity F1 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for f1, acc, inst, act, dec, ft, ot, share in rows:
+        print(f"| {dec} | {ft} | {ot or 'off (no onsets)'} | {share or 'off'} | {f1:.4f} "
+              f"| {acc:.4f} | {inst:.4f} | {act:.4f} |")
     if args.json is not None:
         args.json.write_text(json.dumps([{"decoder": dec, "frame_threshold": ft,
-                                          "onset_threshold": ot, "note_f1": f1,
-                                          "frame_accuracy": acc, "instrument_note_f1": inst}
-                                         for f1, acc, inst, dec, ft, ot in rows], indent=1))
+                                          "onset_threshold": ot, "min_class_share": share,
+                                          "note_f1": f1, "frame_accuracy": acc,
+                                          "instrument_note_f1": inst, "activity_f1": act}
+                                         for f1, acc, inst, act, dec, ft, ot, share in rows],
+                                        indent=1))
     return 0
 
 

@@ -18,6 +18,7 @@ from mirkit.models.note_decoding import (
     DecodedNotes,
     activity_table,
     decode_notes,
+    label_by_mean,
     notes_to_score,
     read_notes_csv,
     velocity_from_probability,
@@ -288,6 +289,60 @@ def test_pitch_first_one_note_per_pitch_labelled_by_the_most_active_class() -> N
         decode_notes(roll, onset, sr=SR, hop=HOP, decoder="pitch")
 
 
+def test_class_vote_relabels_stray_notes_within_its_window() -> None:
+    # notes 0..5 at frames 0, 10, ..., 50; notes 6, 7 far away at frames 1000, 1010
+    starts = np.array([0, 10, 20, 30, 40, 50, 1000, 1010])
+    lengths = np.array([10, 10, 10, 10, 10, 10, 10, 20])
+    means = np.full((8, 3), 0.05)
+    means[:6, 0] = 0.8                                  # class 0 plays the first phrase
+    means[2, 1] = 0.85                                  # ... but one note leans to class 1
+    means[6:, 2] = 0.7                                  # class 2 plays far away
+    means[6, 0] = 0.75                                  # ... one note leans to class 0
+    sums = means * lengths[:, None]
+    plain = label_by_mean(sums, lengths)
+    assert plain.tolist() == [0, 0, 1, 0, 0, 0, 0, 2]
+    # the whole input: class 0 holds 60/100 of the votes, class 1 10, class 2 20
+    assert label_by_mean(sums, lengths, starts, min_class_share=0.15).tolist() == \
+        [0, 0, 0, 0, 0, 0, 0, 2]
+    assert label_by_mean(sums, lengths, starts, min_class_share=0.05).tolist() == \
+        plain.tolist()
+    # a 100-frame window: the far notes see only each other (10 votes for 0, 20 for 2)
+    assert label_by_mean(sums, lengths, starts, min_class_share=0.4,
+                         window_frames=100).tolist() == [0, 0, 0, 0, 0, 0, 2, 2]
+    # the class with the most votes always stays, even above the share
+    assert label_by_mean(sums, lengths, starts, min_class_share=0.99).tolist() == \
+        [0] * 8
+    with pytest.raises(ParameterError, match="needs the notes' start frames"):
+        label_by_mean(sums, lengths, min_class_share=0.2)
+    assert label_by_mean(np.zeros((0, 3)), np.zeros(0, int), np.zeros(0, int),
+                         min_class_share=0.2).shape == (0,)
+
+
+def test_pitch_first_class_vote_in_decode_notes() -> None:
+    roll, onset = _one_key(400)
+    violin, viola = CLASS_INDEX["violin"], CLASS_INDEX["viola"]
+    for i, a in enumerate(range(0, 300, 30)):          # ten violin notes on two keys
+        key = KEY + (i % 2) * 2
+        roll[violin, key, a:a + 20] = 0.7
+        onset[violin, key, a] = 0.8
+    roll[viola, KEY, 120:140] = 0.75                   # the fifth note leans to viola
+    onset[viola, KEY, 120] = 0.6
+    plain = decode_notes(roll, onset, sr=SR, hop=HOP, decoder="pitch-first")
+    assert plain.instrument.tolist().count("viola") == 1 and len(plain) == 10
+    vote = decode_notes(roll, onset, sr=SR, hop=HOP, decoder="pitch-first",
+                        min_class_share=0.2)
+    assert set(vote.instrument.tolist()) == {"violin"}
+    for col in ("onset", "offset", "pitch", "velocity", "confidence"):
+        np.testing.assert_array_equal(vote[col], plain[col])
+    # a window of 1 s (31 frames) around the viola note holds it and two violin notes
+    near = decode_notes(roll, onset, sr=SR, hop=HOP, decoder="pitch-first",
+                        min_class_share=0.2, class_window_seconds=1.0)
+    assert near.instrument.tolist() == plain.instrument.tolist()
+    # per-instrument decoding has no vote
+    per = decode_notes(roll, onset, sr=SR, hop=HOP, min_class_share=0.2)
+    assert "viola" in per.instrument.tolist()
+
+
 def test_custom_class_axis_and_input_types() -> None:
     roll = np.zeros((2, 88, 30), dtype=bool)
     roll[1, 0, 3:9] = True
@@ -315,6 +370,11 @@ def test_empty_inputs_give_empty_results() -> None:
     ({"gap_merge_frames": -1}, r"gap_merge_frames -1 must be a whole number >= 0"),
     ({"gap_merge_frames": 1.5}, r"gap_merge_frames 1\.5 must be a whole number"),
     ({"lowest_pitch": 41}, r"lowest_pitch 41 must be a MIDI number in 0\.\.40"),
+    ({"min_class_share": 1.0}, r"min_class_share 1\.0 must lie in \[0, 1\)"),
+    ({"min_class_share": True}, r"min_class_share True must lie in \[0, 1\)"),
+    ({"class_window_seconds": 0.0}, r"class_window_seconds 0\.0 must be a number \(inf: no "
+                                    r"limit\) > 0"),
+    ({"class_window_seconds": float("nan")}, r"class_window_seconds nan must be a number"),
     ({"sr": 0}, r"sr 0 must be a positive whole number \(Hz\)"),
     ({"classes": ("piano", "bass")}, r"expected \(classes, 88, frames\) = \(2, 88, n_frames\)"),
 ])

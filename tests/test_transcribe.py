@@ -251,20 +251,35 @@ def test_sparse_decoding_equals_decoding_the_full_rolls(audio_dir: Path) -> None
              (["drums", "oboe", "piano"], 0.45, True, "per-instrument"),
              (None, 0.55, True, "pitch-first"), (None, 0.55, False, "pitch-first"),
              (["drums", "oboe", "piano"], 0.45, True, "pitch-first")]
-    for instruments, th, use_onsets, decoder in cases:
+    # the class vote (rule 10) over a window shorter than the input, and over all of it
+    cases += [(None, 0.55, True, "pitch-first", 0.3, 0.5),
+              (None, 0.55, False, "pitch-first", 0.2, float("inf"))]
+    relabelled = 0
+    for instruments, th, use_onsets, decoder, *vote in cases:
         ft = ot = th
+        share, window = vote or (0.0, 30.0)
         t = Transcriber(sensitive_model(), device="cpu", frame_threshold=ft, onset_threshold=ot,
                         min_note_ms=60, use_onsets=use_onsets, chunk_seconds=1.0,
-                        instruments=instruments, decoder=decoder)
+                        instruments=instruments, decoder=decoder, min_class_share=share,
+                        class_window_seconds=window)
         res = t.transcribe(audio_dir / "song.wav", keep_rolls=True)
         full = decode_notes(res.roll, res.onset if use_onsets else None, sr=16000, hop=512,
                             classes=res.classes, frame_threshold=ft, onset_threshold=ot,
-                            min_note_seconds=0.06, use_onsets=use_onsets, decoder=decoder)
+                            min_note_seconds=0.06, use_onsets=use_onsets, decoder=decoder,
+                            min_class_share=share, class_window_seconds=window)
+        if share:
+            plain = decode_notes(res.roll, res.onset if use_onsets else None, sr=16000,
+                                 hop=512, classes=res.classes, frame_threshold=ft,
+                                 onset_threshold=ot, min_note_seconds=0.06,
+                                 use_onsets=use_onsets, decoder=decoder)
+            relabelled += int((plain.instrument != full.instrument).sum())
         found = set(full.instrument.tolist())
-        assert len(full) > 5 and len(found) >= 2, (instruments, use_onsets, decoder, found)
+        assert len(full) > 5 and len(found) >= (1 if share else 2), (instruments, use_onsets,
+                                                                     decoder, found)
         assert instruments is None or "drums" in found
         for col in NOTES_CSV_COLUMNS:
             np.testing.assert_array_equal(res.notes[col], full[col], err_msg=col)
+    assert relabelled > 0                               # the vote cases test something
 
 
 def test_library_api_on_arrays_and_batches(audio_dir: Path, tmp_path: Path,
@@ -336,6 +351,10 @@ def test_instruments_restrict_every_output(audio_dir: Path, tmp_path: Path,
     ("--chunk-seconds", "0", "--chunk-seconds 0.0 must be a positive number of seconds"),
     ("--batch-size", "0", "--batch-size 0 must be a whole number >= 1"),
     ("--decoder", "max", "--decoder 'max' must be one of per-instrument, pitch-first"),
+    ("--min-class-share", "1", "--min-class-share 1.0 must lie in [0, 1)"),
+    ("--min-class-share", "-0.1", "--min-class-share -0.1 must lie in [0, 1)"),
+    ("--class-window", "0", "--class-window 0.0 must be a positive number of seconds"),
+    ("--class-window", "nan", "--class-window nan must be a positive number of seconds"),
     ("--threads", "0", "--threads 0: must be at least 1"),
     ("--resolution", "0.01", "--resolution 0.01 must be a number of seconds of at least one "
                              "frame (0.032 s)"),
@@ -557,6 +576,16 @@ def test_decoding_defaults_come_from_the_model_card(tmp_path: Path) -> None:
                     state_dict=TranscriptionUNet(**config).state_dict(),
                     card={"task": "transcribe", "decoding": {"decoder": "pitch-first"}})
     assert Transcriber(str(path), device="cpu").settings.decoder == "pitch-first"
+    assert Transcriber(str(path), device="cpu").settings.min_class_share == 0.0
+    save_checkpoint(path, arch="transcription-unet", config=config,
+                    state_dict=TranscriptionUNet(**config).state_dict(),
+                    card={"task": "transcribe", "decoding": {
+                        "decoder": "pitch-first", "min_class_share": 0.15,
+                        "class_window_seconds": 20.0}})
+    t = Transcriber(str(path), device="cpu")
+    assert (t.settings.min_class_share, t.settings.class_window_seconds) == (0.15, 20.0)
+    t = Transcriber(str(path), device="cpu", min_class_share=0.0)
+    assert (t.settings.min_class_share, t.settings.class_window_seconds) == (0.0, 20.0)
     assert Transcriber(str(path), device="cpu",
                        decoder="per-instrument").settings.decoder == "per-instrument"
     from mirkit.errors import ParameterError

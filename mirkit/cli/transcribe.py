@@ -58,6 +58,15 @@ def transcribe_cmd(
         help="per-instrument: decode each class's roll; pitch-first: decode the pitch roll, "
              "then give each note the class most active over it (default: the model "
              "card's choice, else per-instrument).")] = None,
+    min_class_share: Annotated[float | None, typer.Option(
+        "--min-class-share", metavar="P", rich_help_panel=DECODE,
+        help="pitch-first: a note may only take a class that won at least this share of "
+             "the note length within --class-window around it, in [0, 1); 0 turns the "
+             "vote off (default: the model card's, else 0).")] = None,
+    class_window: Annotated[float | None, typer.Option(
+        "--class-window", metavar="SECONDS", rich_help_panel=DECODE,
+        help="Window of the class vote of --min-class-share; inf: the whole input "
+             "(default: the model card's, else 30).")] = None,
     onsets: Annotated[bool, typer.Option(
         "--onsets/--no-onsets", rich_help_panel=DECODE,
         help="Start notes at onset peaks (needs a model with an onset head) or at rising "
@@ -109,7 +118,8 @@ def transcribe_cmd(
                              "drum_note_ms": drum_note_ms, "chunk_seconds": chunk_seconds}
     transcriber = Transcriber(model, device=run.device, instruments=instruments,
                               use_onsets=onsets, batch_size=batch_size, threads=run.threads,
-                              decoder=decoder,
+                              decoder=decoder, min_class_share=min_class_share,
+                              class_window_seconds=class_window,
                               **{k: v for k, v in given.items() if v is not None})
     check_resolution(resolution, transcriber.fps)
     if onsets and not transcriber.has_onsets:

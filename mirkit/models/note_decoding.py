@@ -49,6 +49,14 @@ Decoding rules (per class and key; thresholds compare with ``>=``)
        decoded per class in both. ``pitch-first`` makes one note per sounding pitch, which
        is what the pitch metrics count; on mirkit's validation split it scores higher note
        F1 and frame accuracy at the same instrument-aware F1 (``docs/models/transcribe.md``).
+   10. *Class vote* (``pitch-first``, ``min_class_share > 0``). The instruments of a piece
+       do not change from note to note, while the model's choice among similar timbres
+       wavers. So the labels of rule 9 are taken as votes, each note voting its length
+       (frames) for its class; for each note, the classes that hold less than
+       ``min_class_share`` of the votes of the notes starting within
+       ``class_window_seconds`` around it (half before, half after; the class with the most
+       votes always stays) are ruled out, and the note takes the largest mean among the
+       classes left. Notes keep their pitch, times and confidence; only labels change.
 
 The result is a :class:`DecodedNotes`: a :class:`mirkit.data.datasets.NoteTable` (onset,
 offset, pitch, velocity, class — the table every dataset and metric in mirkit shares) plus
@@ -78,6 +86,7 @@ from mirkit.io.symbolic import PartInfo, Score
 __all__ = [
     "ACTIVITY_TIME_COLUMN",
     "DECODERS",
+    "DEFAULT_CLASS_WINDOW_SECONDS",
     "DEFAULT_DRUM_NOTE_SECONDS",
     "DEFAULT_FRAME_THRESHOLD",
     "DEFAULT_MIN_NOTE_SECONDS",
@@ -86,6 +95,7 @@ __all__ = [
     "SCORE_QPM",
     "DecodedNotes",
     "activity_table",
+    "check_class_share",
     "check_decoder",
     "decode_notes",
     "label_by_mean",
@@ -106,6 +116,8 @@ DEFAULT_MIN_NOTE_SECONDS = 0.05
 DEFAULT_DRUM_NOTE_SECONDS = 0.1
 #: Note decoders (module docstring, rule 9); the first is the default.
 DECODERS: tuple[str, ...] = ("per-instrument", "pitch-first")
+#: Window (seconds) of the class vote of rule 10 (``min_class_share``).
+DEFAULT_CLASS_WINDOW_SECONDS = 30.0
 #: Velocity mapping ``VELOCITY_FLOOR + VELOCITY_SPAN * p``: p = 0 -> 40, p = 1 -> 127.
 VELOCITY_FLOOR = 40.0
 VELOCITY_SPAN = 87.0
@@ -220,11 +232,14 @@ def _check_fraction(name: str, value: float) -> float:
     return float(value)
 
 
-def _check_nonnegative(name: str, value: float, *, positive: bool = False) -> float:
+def _check_nonnegative(name: str, value: float, *, positive: bool = False,
+                       infinite: bool = False) -> float:
     ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(
-        value, bool) and math.isfinite(float(value))
+        value, bool) and (math.isfinite(float(value)) or (infinite and float(value) > 0
+                                                          and not math.isnan(float(value))))
     if not ok or float(value) < 0 or (positive and float(value) == 0):
-        raise ParameterError(f"{name} {value!r} must be a finite number "
+        kind = "a number (inf: no limit)" if infinite else "a finite number"
+        raise ParameterError(f"{name} {value!r} must be {kind} "
                              f"{'> 0' if positive else '>= 0'}")
     return float(value)
 
@@ -339,6 +354,16 @@ def _decode_row(f: NDArray[np.float64], o: NDArray[np.float64] | None, is_drum: 
     return onset, offset, start_p, np.clip(conf, 0.0, 1.0)
 
 
+def check_class_share(value: object, flag: str = "min_class_share") -> float:
+    """``value`` as a float if it lies in [0, 1) (rule 10's share), else ParameterError."""
+    ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(
+        value, bool) and 0.0 <= float(value) < 1.0
+    if not ok:
+        raise ParameterError(f"{flag} {value!r} must lie in [0, 1) (a share of the note "
+                             "length, e.g. 0.15; 0 turns it off)")
+    return float(value)  # type: ignore[arg-type]
+
+
 def check_decoder(decoder: object) -> str:
     """``decoder`` if it names one of :data:`DECODERS`, else :class:`ParameterError`."""
     if decoder not in DECODERS:
@@ -353,18 +378,43 @@ def note_frames(onset: NDArray[np.float64], offset: NDArray[np.float64], fps: fl
     return start, np.maximum(np.rint(offset * fps).astype(np.intp), start + 1)
 
 
-def label_by_mean(sums: NDArray[np.float64], lengths: NDArray[np.integer[Any]]
+def label_by_mean(sums: NDArray[np.float64], lengths: NDArray[np.integer[Any]],
+                  starts: NDArray[np.integer[Any]] | None = None, *,
+                  min_class_share: float = 0.0, window_frames: float = math.inf
                   ) -> NDArray[np.intp]:
-    """Class per note for the ``pitch-first`` decoder (rule 9).
+    """Class per note for the ``pitch-first`` decoder (rules 9 and 10).
 
     ``sums`` (notes, classes) holds each class's frame probabilities summed over the
     note's frames, ``lengths`` (notes,) the frame counts: the class with the largest mean
     wins, the first on a tie.
+
+    With ``min_class_share > 0`` (rule 10) that first labelling is a vote: each note gives
+    its length to its class. A note whose ``starts`` frame is ``t`` counts the votes of the
+    notes starting in ``[t - window_frames / 2, t + window_frames / 2]`` (itself included);
+    the classes holding less than ``min_class_share`` of them (except the one holding the
+    most) are ruled out for that note, which takes the largest mean among the rest.
     """
     if not len(sums):
         return np.zeros(0, dtype=np.intp)
-    means = sums / np.maximum(np.asarray(lengths, dtype=np.float64), 1.0)[:, None]
-    return np.argmax(means, axis=1).astype(np.intp)
+    length = np.maximum(np.asarray(lengths, dtype=np.float64), 1.0)
+    means = sums / length[:, None]
+    first = np.argmax(means, axis=1).astype(np.intp)
+    if min_class_share <= 0:
+        return first
+    if starts is None:
+        raise ParameterError("min_class_share > 0 needs the notes' start frames")
+    t = np.asarray(starts, dtype=np.float64)
+    order = np.argsort(t, kind="stable")
+    votes = np.zeros((len(t), means.shape[1]))
+    votes[np.arange(len(t)), first] = length
+    cum = np.vstack([np.zeros((1, means.shape[1])), np.cumsum(votes[order], axis=0)])
+    half = 0.5 * float(window_frames)
+    lo = np.searchsorted(t[order], t - half, side="left")
+    hi = np.searchsorted(t[order], t + half, side="right")
+    near = cum[hi] - cum[lo]                       # (notes, classes) votes in each window
+    allowed = near >= min_class_share * near.sum(axis=1, keepdims=True)
+    allowed[np.arange(len(t)), np.argmax(near, axis=1)] = True
+    return np.argmax(np.where(allowed, means, -np.inf), axis=1).astype(np.intp)
 
 
 def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int, hop: int,
@@ -375,7 +425,8 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
                  gap_merge_frames: int = 0, use_onsets: bool = True,
                  lowest_pitch: int = LOWEST_PITCH, drum_classes: Sequence[str] = ("drums",),
                  drum_note_seconds: float = DEFAULT_DRUM_NOTE_SECONDS,
-                 decoder: str = "per-instrument") -> DecodedNotes:
+                 decoder: str = "per-instrument", min_class_share: float = 0.0,
+                 class_window_seconds: float = DEFAULT_CLASS_WINDOW_SECONDS) -> DecodedNotes:
     """Notes from pianoroll and onset probabilities (rules in the module docstring).
 
     Parameters
@@ -405,6 +456,12 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
     decoder : {'per-instrument', 'pitch-first'}
         Decode every class separately, or the pooled pitched classes and then label each
         note with a class (rule 9).
+    min_class_share : float in [0, 1)
+        ``pitch-first`` only: rule out, for a note, the classes that won less than this
+        share of the pitched note length starting within ``class_window_seconds`` around it
+        (rule 10; 0, the default, turns it off).
+    class_window_seconds : float > 0
+        The window of rule 10 (default 30 s; ``math.inf``: the whole input).
 
     Returns
     -------
@@ -447,6 +504,9 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
     if roll.shape[0] != len(classes) or roll.shape[1] != N_PITCHES:
         raise ParameterError(f"roll_prob has shape {roll.shape}; expected {expected} "
                              "(pass classes= naming the model's class axis)")
+    min_class_share = check_class_share(min_class_share)
+    class_window_seconds = _check_nonnegative("class_window_seconds", class_window_seconds,
+                                              positive=True, infinite=True)
     opt = _Options(frame_threshold, onset_threshold, min_note_seconds * fps,
                    int(gap_merge_frames), bool(use_onsets), fps, drum_note_seconds)
 
@@ -461,6 +521,8 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
             pooled_onset = np.max(onset[pitched], axis=0) if onset is not None else None
             gate = pooled_onset >= onset_threshold if pooled_onset is not None \
                 else pooled >= frame_threshold
+            sums: list[NDArray[np.float64]] = []
+            bounds: list[NDArray[np.intp]] = []
             for key in np.flatnonzero(gate.any(axis=1)):
                 f = np.asarray(pooled[key], dtype=np.float64)
                 o = None if pooled_onset is None else np.asarray(pooled_onset[key],
@@ -469,12 +531,18 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
                 if len(on):
                     start, end = note_frames(on, off, fps)
                     rows = np.asarray(roll[pitched, key], dtype=np.float64)
-                    sums = [rows[:, a:b].sum(axis=1) for a, b in zip(start, end, strict=True)]
-                    label = label_by_mean(np.stack(sums), end - start)
+                    sums.extend(rows[:, a:b].sum(axis=1) for a, b in zip(start, end,
+                                                                          strict=True))
+                    bounds.append(np.stack([start, end]))
                     for k, v in (("on", on), ("off", off), ("p", p), ("conf", conf)):
                         cols[k].append(v)
                     cols["pitch"].append(np.full(len(on), lowest_pitch + key, dtype=np.int64))
-                    cols["cls"].append(np.asarray(pitched, dtype=np.int64)[label])
+            if sums:
+                start, end = np.concatenate(bounds, axis=1)
+                label = label_by_mean(np.stack(sums), end - start, start,
+                                      min_class_share=min_class_share,
+                                      window_frames=class_window_seconds * fps)
+                cols["cls"].append(np.asarray(pitched, dtype=np.int64)[label])
     for c in per_class:
         name = classes[c]
         is_drum = name in drum_classes

@@ -63,10 +63,12 @@ from mirkit.features.pianoroll import LOWEST_PITCH, N_PITCHES
 from mirkit.io.batch import ExistingPolicy, claim_outputs, output_path
 from mirkit.models.note_decoding import (
     DECODERS,
+    DEFAULT_CLASS_WINDOW_SECONDS,
     DEFAULT_DRUM_NOTE_SECONDS,
     DEFAULT_FRAME_THRESHOLD,
     DEFAULT_MIN_NOTE_SECONDS,
     DEFAULT_ONSET_THRESHOLD,
+    check_class_share,
 )
 
 if TYPE_CHECKING:
@@ -142,11 +144,18 @@ class _Settings:
     chunk_seconds: float
     batch_size: int
     decoder: str
+    min_class_share: float = 0.0
+    class_window_seconds: float = DEFAULT_CLASS_WINDOW_SECONDS
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
             raise ParameterError(f"--decoder {self.decoder!r} must be one of "
                                  f"{', '.join(DECODERS)}")
+        check_class_share(self.min_class_share, "--min-class-share")
+        w = self.class_window_seconds
+        if isinstance(w, bool) or not isinstance(w, int | float) or math.isnan(w) or w <= 0:
+            raise ParameterError(f"--class-window {w!r} must be a positive number of "
+                                 "seconds (inf: the whole input)")
         _fraction("--frame-threshold", self.frame_threshold)
         _fraction("--onset-threshold", self.onset_threshold)
         _milliseconds("--min-note-ms", self.min_note_ms, positive=False)
@@ -367,8 +376,10 @@ class _PooledCells:
         return roll, onset
 
     def labels(self, keys: NDArray[np.integer[Any]], start: NDArray[np.intp],
-               end: NDArray[np.intp], n_frames: int) -> NDArray[np.intp]:
-        """Index into ``pitched`` of each note's class (``key``, frames ``start .. end-1``)."""
+               end: NDArray[np.intp], n_frames: int, *, min_class_share: float = 0.0,
+               window_frames: float = math.inf) -> NDArray[np.intp]:
+        """Index into ``pitched`` of each note's class (``key``, frames ``start .. end-1``;
+        rules 9 and 10 of :mod:`mirkit.models.note_decoding`)."""
         from mirkit.models.note_decoding import label_by_mean
 
         if not self.parts or not len(keys):
@@ -382,7 +393,8 @@ class _PooledCells:
         hi = np.searchsorted(code, keys64 * n_frames + end)
         sums = np.stack([values[order[a:b]].astype(np.float64).sum(axis=0)
                          for a, b in zip(lo, hi, strict=True)])
-        return label_by_mean(sums, end - start)
+        return label_by_mean(sums, end - start, start, min_class_share=min_class_share,
+                             window_frames=window_frames)
 
 
 class _NpzSpill:
@@ -465,10 +477,15 @@ class Transcriber:
     decoder : {'per-instrument', 'pitch-first'}, optional
         Decode each class separately, or the pitch roll first and then give each note the
         class most active over it (:mod:`mirkit.models.note_decoding`, rule 9).
+    min_class_share : float in [0, 1), optional
+        ``pitch-first``: rule out, for each note, the classes that won less than this share
+        of the note length within ``class_window_seconds`` around it (rule 10; 0: off).
+    class_window_seconds : float > 0, optional
+        The window of the class vote (``math.inf``: the whole input).
 
-        These four default to the model card's ``decoding`` entry (values chosen on the
+        These six default to the model card's ``decoding`` entry (values chosen on the
         validation split when the model was shipped), else to
-        :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms, per-instrument).
+        :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms, per-instrument, 0, 30 s).
     drum_note_ms : float > 0
         Length of every drum note.
     use_onsets : bool
@@ -498,23 +515,29 @@ class Transcriber:
                  drum_note_ms: float = DEFAULT_DRUM_NOTE_MS,
                  use_onsets: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
                  batch_size: int = 1, threads: int | None = None,
-                 decoder: str | None = None) -> None:
+                 decoder: str | None = None, min_class_share: float | None = None,
+                 class_window_seconds: float | None = None) -> None:
         from mirkit.data.instruments import parse_classes
         from mirkit.engine.runner import as_device
         from mirkit.models.registry import LoadedModel, load_model
 
         given: dict[str, Any] = {"frame_threshold": frame_threshold,
                                  "onset_threshold": onset_threshold,
-                                 "min_note_ms": min_note_ms, "decoder": decoder}
+                                 "min_note_ms": min_note_ms, "decoder": decoder,
+                                 "min_class_share": min_class_share,
+                                 "class_window_seconds": class_window_seconds}
         fallback: dict[str, Any] = {"frame_threshold": DEFAULT_FRAME_THRESHOLD,
                     "onset_threshold": DEFAULT_ONSET_THRESHOLD,
-                    "min_note_ms": DEFAULT_MIN_NOTE_MS, "decoder": DECODERS[0]}
+                    "min_note_ms": DEFAULT_MIN_NOTE_MS, "decoder": DECODERS[0],
+                    "min_class_share": 0.0,
+                    "class_window_seconds": DEFAULT_CLASS_WINDOW_SECONDS}
 
         def settings(defaults: Mapping[str, Any]) -> _Settings:
             chosen = {k: defaults[k] if v is None else v for k, v in given.items()}
             return _Settings(chosen["frame_threshold"], chosen["onset_threshold"],
                              chosen["min_note_ms"], drum_note_ms, bool(use_onsets),
-                             chunk_seconds, batch_size, chosen["decoder"])
+                             chunk_seconds, batch_size, chosen["decoder"],
+                             chosen["min_class_share"], chosen["class_window_seconds"])
 
         self.settings = settings(fallback)      # checks the options before loading a model
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
@@ -783,7 +806,9 @@ class Transcriber:
             if len(notes):
                 start, end = note_frames(notes.notes.onset, notes.notes.offset, self.fps)
                 which = np.asarray(pooled.pitched, dtype=np.intp)[
-                    pooled.labels(notes.notes.pitch - LOWEST_PITCH, start, end, n_frames)]
+                    pooled.labels(notes.notes.pitch - LOWEST_PITCH, start, end, n_frames,
+                                  min_class_share=s.min_class_share,
+                                  window_frames=s.class_window_seconds * self.fps)]
                 names = np.asarray(self.classes, dtype=str)[which]
                 table = notes.notes
                 found.append((which, DecodedNotes(
