@@ -1057,7 +1057,8 @@ def transcribe_audio(audio: str | os.PathLike[str] | ArrayLike, *, sr: int | Non
     Parameters are those of :meth:`Transcriber.transcribe` (``audio``, ``sr``,
     ``keep_rolls``) and :class:`Transcriber` (``model``, ``device`` and the ``options``:
     ``instruments``, ``frame_threshold``, ``onset_threshold``, ``min_note_ms``,
-    ``drum_note_ms``, ``use_onsets``, ``chunk_seconds``, ``batch_size``).
+    ``decoder``, ``min_class_share``, ``class_window_seconds``, ``drum_note_ms``,
+    ``use_onsets``, ``chunk_seconds``, ``batch_size``, ``threads``).
     """
     t = Transcriber(model, device=device, **options)
     return t.transcribe(audio, sr=sr, keep_rolls=keep_rolls)
