@@ -532,6 +532,18 @@ class InpaintNet(nn.Module):
                                   decoder_teacher_forcing=decoder_teacher_forcing,
                                   temperature=0.0, noise=noise, generator=None)[0]
 
+    def _latent_free(self, windows: torch.Tensor, past: int, gap: int, *, temperature: float,
+                     generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`_latent_steps` with no teacher forcing at all (inpainting): logits and the
+        decoded tokens; the context latents get ``temperature`` times a posterior draw."""
+        logits, tokens = self._latent_steps(windows, past, gap, teacher_forcing=0.0,
+                                            decoder_teacher_forcing=False,
+                                            temperature=temperature, noise=temperature,
+                                            generator=generator)
+        if tokens is None:                  # cannot happen: the decoder runs free
+            raise ParameterError("the LatentRNN decoded no tokens")
+        return logits, tokens
+
     def _latent_steps(self, windows: torch.Tensor, past: int, gap: int, *,
                       teacher_forcing: float, decoder_teacher_forcing: bool,
                       temperature: float, noise: float, generator: torch.Generator | None
@@ -653,11 +665,8 @@ class InpaintNet(nn.Module):
         """
         self._check_gap(windows, past, gap)
         if method == "latent-rnn":
-            logits, decoded = self._latent_steps(windows, past, gap, teacher_forcing=0.0,
-                                                 decoder_teacher_forcing=False,
-                                                 temperature=0.0, noise=0.0, generator=None)
-            assert decoded is not None                    # the decoder ran free
-            tokens = decoded
+            logits, tokens = self._latent_free(windows, past, gap, temperature=0.0,
+                                               generator=None)
         elif method == "anticipation":
             logits, tokens = self._anticipation_run(windows, past, gap, temperature=0.0,
                                                     generator=None)
@@ -682,11 +691,8 @@ class InpaintNet(nn.Module):
         if method == "repeat":
             return repeat_nearest(windows, past, gap)
         if method == "latent-rnn":
-            tokens = self._latent_steps(windows, past, gap, teacher_forcing=0.0,
-                                        decoder_teacher_forcing=False, temperature=temperature,
-                                        noise=temperature, generator=generator)[1]
-            assert tokens is not None                     # the decoder ran free
-            return tokens
+            return self._latent_free(windows, past, gap, temperature=temperature,
+                                     generator=generator)[1]
         if method == "anticipation":
             return self._anticipation_run(windows, past, gap, temperature=temperature,
                                           generator=generator)[1]
