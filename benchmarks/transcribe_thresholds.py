@@ -10,7 +10,14 @@ as in ``transcribe_vs_basic_pitch.py``; the activity F1 counts every class, drum
 included). Prints one row per setting, best note F1 first; the chosen setting goes into the
 model card (``decoding``), never tuned on the test split.
 
+``--concat N`` joins ``N`` tracks of different pieces (their first excerpts, in track
+order) into one input, so the instruments change every piece: this is how the class vote's
+``--class-window`` (a grid too, in seconds; ``inf`` = the whole input) is checked on long
+inputs whose instrumentation changes.
+
     python benchmarks/transcribe_thresholds.py --data data/synth --model runs/unet/best.pt
+    python benchmarks/transcribe_thresholds.py --data data/synth --decoder pitch-first \
+        --frame 0.2 --onset 0.1 --class-share 0.2 --class-window 10,30,60,inf --concat 4
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import itertools
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,18 +37,50 @@ def _grid(text: str) -> list[float]:
     return [0.0 if v.strip() == "off" else float(v) for v in text.split(",")]
 
 
+def _groups(ds: Any, split: str, limit: int, concat: int) -> list[list[str]]:
+    """Tracks to score, ``concat`` per input: all tracks (``concat`` 1) or the first
+    excerpt of each piece (the piece id is the part of the track name before ``-``)."""
+    tracks = [t for t in ds.tracks(split)
+              if ds.mixture_path(t) is not None and ds.notes(t) is not None]
+    if concat > 1:
+        firsts: dict[str, str] = {}
+        for t in tracks:
+            firsts.setdefault(t.split("-")[0], t)
+        tracks = list(firsts.values())
+    tracks = tracks[: limit * concat]
+    return [tracks[i:i + concat] for i in range(0, len(tracks) - concat + 1, concat)]
+
+
+def _join(ds: Any, group: list[str], sr: int) -> tuple[np.ndarray, Any]:
+    """The mono audio of ``group`` end to end at ``sr`` and its notes, shifted to match."""
+    from mirkit.data.datasets import NoteTable
+    from mirkit.io.audio import load_audio
+
+    audio, tables, start = [], [], 0.0
+    for track in group:
+        x, _ = load_audio(ds.mixture_path(track), sr=sr, channels="mono")
+        ref = ds.notes(track)
+        tables.append(NoteTable(ref.onset + start, ref.offset + start, ref.pitch,
+                                ref.velocity, ref.class_))
+        audio.append(x[0])
+        start += x.shape[1] / sr
+    return np.concatenate(audio), NoteTable.concat(tables)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--model", default="transcribe-unet")
     parser.add_argument("--split", default="valid")
-    parser.add_argument("--limit", type=int, default=60)
+    parser.add_argument("--limit", type=int, default=60, help="inputs to score")
     parser.add_argument("--frame", type=_grid, default=_grid("0.3,0.4,0.5,0.6"))
     parser.add_argument("--onset", type=_grid, default=_grid("0.2,0.3,0.4,0.5,0.6"))
     parser.add_argument("--class-share", type=_grid, default=_grid("0"),
                         help="comma-separated min_class_share values (pitch-first)")
-    parser.add_argument("--class-window", type=float, default=30.0,
-                        help="class vote window, seconds")
+    parser.add_argument("--class-window", type=_grid, default=_grid("30"),
+                        help="comma-separated class vote windows, seconds (inf: whole input)")
+    parser.add_argument("--concat", type=int, default=1,
+                        help="join this many tracks of different pieces into one input")
     parser.add_argument("--decoder", default="per-instrument",
                         help="comma-separated decoders to try (per-instrument, pitch-first)")
     parser.add_argument("--json", type=Path, default=None)
@@ -54,31 +94,32 @@ def main(argv: list[str] | None = None) -> int:
     from mirkit.tasks.transcribe import Transcriber
 
     torch.set_num_threads(2)
+    if args.concat < 1:
+        parser.error(f"--concat {args.concat} must be >= 1")
     ds = open_dataset(args.data)
-    tracks = ds.tracks(args.split)[: args.limit]
+    groups = _groups(ds, args.split, args.limit, args.concat)
     transcriber = Transcriber(args.model, device="cpu")
     decoders = args.decoder.split(",")
-    scores: dict[tuple[str, float, float, float], list[tuple[float, ...]]] = {}
-    for n, track in enumerate(tracks, 1):
-        path, ref = ds.mixture_path(track), ds.notes(track)
-        if path is None or ref is None:
-            continue
-        res = transcriber.transcribe(path, keep_rolls=True)
+    scores: dict[tuple[str, float, float, float, float], list[tuple[float, ...]]] = {}
+    for n, group in enumerate(groups, 1):
+        audio, ref = _join(ds, group, transcriber.sr)
+        res = transcriber.transcribe(audio, sr=transcriber.sr, keep_rolls=True)
         assert res.roll is not None and res.onset is not None      # keep_rolls
         keep = np.asarray(ref.class_) != "drums"
         r_int = np.stack([ref.onset[keep], ref.offset[keep]], axis=1).reshape(-1, 2)
         r_pitch = ref.pitch[keep].astype(np.float64)
         r_lab = np.asarray(ref.class_)[keep]
-        for dec, ft, ot, share in itertools.product(decoders, args.frame, args.onset,
-                                                    args.class_share):
-            if share and dec != "pitch-first":
-                continue
+        for dec, ft, ot, share, window in itertools.product(
+                decoders, args.frame, args.onset, args.class_share, args.class_window):
+            if (share and dec != "pitch-first") or (
+                    not share and window != args.class_window[0]):
+                continue                  # the vote (and its window) is pitch-first's
             notes = decode_notes(res.roll, res.onset, sr=res.sr, hop=res.hop,
                                  classes=res.classes, frame_threshold=ft,
                                  onset_threshold=ot or 0.5, use_onsets=ot > 0,
                                  drum_classes=transcriber.drum_classes, decoder=dec,
                                  min_class_share=share,
-                                 class_window_seconds=args.class_window).notes
+                                 class_window_seconds=window).notes
             lab = np.asarray(notes.class_, dtype=str)
             e = lab != "drums"
             s = evaluate(r_int, r_pitch,
@@ -90,25 +131,30 @@ def main(argv: list[str] | None = None) -> int:
                             np.stack([notes.onset, notes.offset], axis=1).reshape(-1, 2),
                             notes.pitch.astype(np.float64), ref_instruments=ref.class_,
                             est_instruments=lab)
-            scores.setdefault((dec, ft, ot, share), []).append(
+            scores.setdefault((dec, ft, ot, share, window), []).append(
                 (s["F-measure_no_offset"], s["Frame Accuracy"],
                  s["Instrument F-measure_no_offset"], full["Activity F-measure"]))
         if n % 20 == 0:
-            print(f"{n}/{len(tracks)}", file=sys.stderr, flush=True)
+            print(f"{n}/{len(groups)}", file=sys.stderr, flush=True)
     rows = sorted((tuple(float(m) for m in np.mean(vals, axis=0)) + key
                    for key, vals in scores.items()), reverse=True)
-    print("| decoder | frame threshold | onset threshold | class share | note F1 "
-          "| frame accuracy | instrument note F1 | activity F1 |")
-    print("|---|---|---|---|---|---|---|---|")
-    for f1, acc, inst, act, dec, ft, ot, share in rows:
-        print(f"| {dec} | {ft} | {ot or 'off (no onsets)'} | {share or 'off'} | {f1:.4f} "
-              f"| {acc:.4f} | {inst:.4f} | {act:.4f} |")
+    print(f"{len(groups)} inputs of {args.concat} track(s) each", file=sys.stderr)
+    print("| decoder | frame threshold | onset threshold | class share | class window "
+          "| note F1 | frame accuracy | instrument note F1 | activity F1 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for f1, acc, inst, act, dec, ft, ot, share, window in rows:
+        print(f"| {dec} | {ft} | {ot or 'off (no onsets)'} | {share or 'off'} "
+              f"| {window if share else '-'} | {f1:.4f} | {acc:.4f} | {inst:.4f} "
+              f"| {act:.4f} |")
     if args.json is not None:
         args.json.write_text(json.dumps([{"decoder": dec, "frame_threshold": ft,
                                           "onset_threshold": ot, "min_class_share": share,
+                                          "class_window_seconds": window,
+                                          "concat": args.concat,
                                           "note_f1": f1, "frame_accuracy": acc,
                                           "instrument_note_f1": inst, "activity_f1": act}
-                                         for f1, acc, inst, act, dec, ft, ot, share in rows],
+                                         for f1, acc, inst, act, dec, ft, ot, share, window
+                                         in rows],
                                         indent=1))
     return 0
 

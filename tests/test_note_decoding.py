@@ -372,9 +372,11 @@ def test_empty_inputs_give_empty_results() -> None:
     ({"lowest_pitch": 41}, r"lowest_pitch 41 must be a MIDI number in 0\.\.40"),
     ({"min_class_share": 1.0}, r"min_class_share 1\.0 must lie in \[0, 1\)"),
     ({"min_class_share": True}, r"min_class_share True must lie in \[0, 1\)"),
-    ({"class_window_seconds": 0.0}, r"class_window_seconds 0\.0 must be a number \(inf: no "
-                                    r"limit\) > 0"),
-    ({"class_window_seconds": float("nan")}, r"class_window_seconds nan must be a number"),
+    ({"class_window_seconds": 0.0}, r"class_window_seconds 0\.0 must be a positive number of "
+                                    r"seconds \(inf: the whole input\)"),
+    ({"class_window_seconds": float("nan")}, r"class_window_seconds nan must be a positive"),
+    ({"class_window_seconds": -float("inf")}, r"class_window_seconds -inf must be a positive"),
+    ({"class_window_seconds": True}, r"class_window_seconds True must be a positive"),
     ({"sr": 0}, r"sr 0 must be a positive whole number \(Hz\)"),
     ({"classes": ("piano", "bass")}, r"expected \(classes, 88, frames\) = \(2, 88, n_frames\)"),
 ])

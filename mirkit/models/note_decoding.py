@@ -96,7 +96,9 @@ __all__ = [
     "DecodedNotes",
     "activity_table",
     "check_class_share",
+    "check_class_window",
     "check_decoder",
+    "check_threshold",
     "decode_notes",
     "label_by_mean",
     "note_frames",
@@ -224,22 +226,21 @@ def velocity_from_probability(p: ArrayLike) -> NDArray[np.int16]:
 # --------------------------------------------------------------------------- validation
 
 
-def _check_fraction(name: str, value: float) -> float:
+def check_threshold(value: object, flag: str) -> float:
+    """``value`` as a float if it lies strictly in (0, 1) (a probability threshold), else
+    :class:`ParameterError` naming ``flag``."""
     if not isinstance(value, int | float | np.floating | np.integer) or isinstance(value, bool) \
             or not 0.0 < float(value) < 1.0:
-        raise ParameterError(f"{name} {value!r} must lie strictly between 0 and 1 "
+        raise ParameterError(f"{flag} {value!r} must lie strictly between 0 and 1 "
                              "(a probability threshold, e.g. 0.5)")
     return float(value)
 
 
-def _check_nonnegative(name: str, value: float, *, positive: bool = False,
-                       infinite: bool = False) -> float:
+def _check_nonnegative(name: str, value: float, *, positive: bool = False) -> float:
     ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(
-        value, bool) and (math.isfinite(float(value)) or (infinite and float(value) > 0
-                                                          and not math.isnan(float(value))))
+        value, bool) and math.isfinite(float(value))
     if not ok or float(value) < 0 or (positive and float(value) == 0):
-        kind = "a number (inf: no limit)" if infinite else "a finite number"
-        raise ParameterError(f"{name} {value!r} must be {kind} "
+        raise ParameterError(f"{name} {value!r} must be a finite number "
                              f"{'> 0' if positive else '>= 0'}")
     return float(value)
 
@@ -364,6 +365,17 @@ def check_class_share(value: object, flag: str = "min_class_share") -> float:
     return float(value)  # type: ignore[arg-type]
 
 
+def check_class_window(value: object, flag: str = "class_window_seconds") -> float:
+    """``value`` as a float if it is a positive number of seconds or ``inf`` (rule 10's
+    window; ``inf``: the whole input), else :class:`ParameterError` naming ``flag``."""
+    ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(
+        value, bool) and float(value) > 0                       # False for nan
+    if not ok:
+        raise ParameterError(f"{flag} {value!r} must be a positive number of seconds "
+                             "(inf: the whole input)")
+    return float(value)  # type: ignore[arg-type]
+
+
 def check_decoder(decoder: object) -> str:
     """``decoder`` if it names one of :data:`DECODERS`, else :class:`ParameterError`."""
     if decoder not in DECODERS:
@@ -476,8 +488,8 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
     """
     fps = _check_rate(sr, hop)
     decoder = check_decoder(decoder)
-    frame_threshold = _check_fraction("frame_threshold", frame_threshold)
-    onset_threshold = _check_fraction("onset_threshold", onset_threshold)
+    frame_threshold = check_threshold(frame_threshold, "frame_threshold")
+    onset_threshold = check_threshold(onset_threshold, "onset_threshold")
     min_note_seconds = _check_nonnegative("min_note_seconds", min_note_seconds)
     drum_note_seconds = _check_nonnegative("drum_note_seconds", drum_note_seconds,
                                            positive=True)
@@ -505,8 +517,7 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
         raise ParameterError(f"roll_prob has shape {roll.shape}; expected {expected} "
                              "(pass classes= naming the model's class axis)")
     min_class_share = check_class_share(min_class_share)
-    class_window_seconds = _check_nonnegative("class_window_seconds", class_window_seconds,
-                                              positive=True, infinite=True)
+    class_window_seconds = check_class_window(class_window_seconds)
     opt = _Options(frame_threshold, onset_threshold, min_note_seconds * fps,
                    int(gap_merge_frames), bool(use_onsets), fps, drum_note_seconds)
 

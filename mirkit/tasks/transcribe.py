@@ -69,6 +69,8 @@ from mirkit.models.note_decoding import (
     DEFAULT_MIN_NOTE_SECONDS,
     DEFAULT_ONSET_THRESHOLD,
     check_class_share,
+    check_class_window,
+    check_threshold,
 )
 
 if TYPE_CHECKING:
@@ -115,14 +117,6 @@ _COPY_BYTES = 1 << 24
 # --------------------------------------------------------------------------- settings
 
 
-def _fraction(flag: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) \
-            or not 0.0 < float(value) < 1.0:
-        raise ParameterError(f"{flag} {value!r} must lie strictly between 0 and 1 (a "
-                             "probability threshold, e.g. 0.5)")
-    return float(value)
-
-
 def _milliseconds(flag: str, value: float, *, positive: bool) -> float:
     ok = (isinstance(value, int | float | np.floating) and not isinstance(value, bool)
           and math.isfinite(float(value)))
@@ -152,12 +146,9 @@ class _Settings:
             raise ParameterError(f"--decoder {self.decoder!r} must be one of "
                                  f"{', '.join(DECODERS)}")
         check_class_share(self.min_class_share, "--min-class-share")
-        w = self.class_window_seconds
-        if isinstance(w, bool) or not isinstance(w, int | float) or math.isnan(w) or w <= 0:
-            raise ParameterError(f"--class-window {w!r} must be a positive number of "
-                                 "seconds (inf: the whole input)")
-        _fraction("--frame-threshold", self.frame_threshold)
-        _fraction("--onset-threshold", self.onset_threshold)
+        check_class_window(self.class_window_seconds, "--class-window")
+        check_threshold(self.frame_threshold, "--frame-threshold")
+        check_threshold(self.onset_threshold, "--onset-threshold")
         _milliseconds("--min-note-ms", self.min_note_ms, positive=False)
         _milliseconds("--drum-note-ms", self.drum_note_ms, positive=True)
         c = self.chunk_seconds
