@@ -2,7 +2,9 @@
 
 Runs the model once per track (keeping the roll and onset probabilities), then decodes the
 notes with every ``--decoder`` for every pair of ``--frame`` and ``--onset`` thresholds
-(``off`` in ``--onset``: decode without the onset head) and every ``--class-share``
+(``off`` in ``--onset``: decode without the onset head), every ``--reonset`` (the
+threshold a repeated note of a held key needs, rule 3; ``off``: the onset threshold) and
+every ``--class-share``
 (``pitch-first``'s class vote, rule 10 of :mod:`mirkit.models.note_decoding`; 0: off), and
 scores them against the track's ``notes.csv`` with
 :func:`mirkit.metrics.transcription.evaluate` (pitched notes, drums left out on both sides,
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=60, help="inputs to score")
     parser.add_argument("--frame", type=_grid, default=_grid("0.3,0.4,0.5,0.6"))
     parser.add_argument("--onset", type=_grid, default=_grid("0.2,0.3,0.4,0.5,0.6"))
+    parser.add_argument("--reonset", type=_grid, default=_grid("off"),
+                        help="comma-separated re-onset thresholds (off: the onset threshold)")
     parser.add_argument("--class-share", type=_grid, default=_grid("0"),
                         help="comma-separated min_class_share values (pitch-first)")
     parser.add_argument("--class-window", type=_grid, default=_grid("30"),
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     groups = _groups(ds, args.split, args.limit, args.concat)
     transcriber = Transcriber(args.model, device="cpu")
     decoders = args.decoder.split(",")
-    scores: dict[tuple[str, float, float, float, float], list[tuple[float, ...]]] = {}
+    scores: dict[tuple[str, float, float, float, float, float], list[tuple[float, ...]]] = {}
     for n, group in enumerate(groups, 1):
         audio, ref = _join(ds, group, transcriber.sr)
         res = transcriber.transcribe(audio, sr=transcriber.sr, keep_rolls=True)
@@ -109,17 +113,21 @@ def main(argv: list[str] | None = None) -> int:
         r_int = np.stack([ref.onset[keep], ref.offset[keep]], axis=1).reshape(-1, 2)
         r_pitch = ref.pitch[keep].astype(np.float64)
         r_lab = np.asarray(ref.class_)[keep]
-        for dec, ft, ot, share, window in itertools.product(
-                decoders, args.frame, args.onset, args.class_share, args.class_window):
+        for dec, ft, ot, share, window, ro in itertools.product(
+                decoders, args.frame, args.onset, args.class_share, args.class_window,
+                args.reonset):
             if (share and dec != "pitch-first") or (
                     not share and window != args.class_window[0]):
                 continue                  # the vote (and its window) is pitch-first's
+            if ro and (not ot or ro <= ot):
+                continue                  # a re-onset threshold above the onset one only
             notes = decode_notes(res.roll, res.onset, sr=res.sr, hop=res.hop,
                                  classes=res.classes, frame_threshold=ft,
                                  onset_threshold=ot or 0.5, use_onsets=ot > 0,
                                  drum_classes=transcriber.drum_classes, decoder=dec,
                                  min_class_share=share,
-                                 class_window_seconds=window).notes
+                                 class_window_seconds=window,
+                                 reonset_threshold=ro or None).notes
             lab = np.asarray(notes.class_, dtype=str)
             e = lab != "drums"
             s = evaluate(r_int, r_pitch,
@@ -131,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                             np.stack([notes.onset, notes.offset], axis=1).reshape(-1, 2),
                             notes.pitch.astype(np.float64), ref_instruments=ref.class_,
                             est_instruments=lab)
-            scores.setdefault((dec, ft, ot, share, window), []).append(
+            scores.setdefault((dec, ft, ot, ro, share, window), []).append(
                 (s["F-measure_no_offset"], s["Frame Accuracy"],
                  s["Instrument F-measure_no_offset"], full["Activity F-measure"]))
         if n % 20 == 0:
@@ -139,22 +147,24 @@ def main(argv: list[str] | None = None) -> int:
     rows = sorted((tuple(float(m) for m in np.mean(vals, axis=0)) + key
                    for key, vals in scores.items()), reverse=True)
     print(f"{len(groups)} inputs of {args.concat} track(s) each", file=sys.stderr)
-    print("| decoder | frame threshold | onset threshold | class share | class window "
-          "| note F1 | frame accuracy | instrument note F1 | activity F1 |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for f1, acc, inst, act, dec, ft, ot, share, window in rows:
-        print(f"| {dec} | {ft} | {ot or 'off (no onsets)'} | {share or 'off'} "
+    print("| decoder | frame threshold | onset threshold | re-onset threshold | class share "
+          "| class window | note F1 | frame accuracy | instrument note F1 | activity F1 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for f1, acc, inst, act, dec, ft, ot, ro, share, window in rows:
+        print(f"| {dec} | {ft} | {ot or 'off (no onsets)'} | {ro or 'off'} | {share or 'off'} "
               f"| {window if share else '-'} | {f1:.4f} | {acc:.4f} | {inst:.4f} "
               f"| {act:.4f} |")
     if args.json is not None:
         args.json.write_text(json.dumps([{"decoder": dec, "frame_threshold": ft,
-                                          "onset_threshold": ot, "min_class_share": share,
+                                          "onset_threshold": ot,
+                                          "reonset_threshold": ro or None,
+                                          "min_class_share": share,
                                           "class_window_seconds": window,
                                           "concat": args.concat,
                                           "note_f1": f1, "frame_accuracy": acc,
                                           "instrument_note_f1": inst, "activity_f1": act}
-                                         for f1, acc, inst, act, dec, ft, ot, share, window
-                                         in rows],
+                                         for f1, acc, inst, act, dec, ft, ot, ro, share,
+                                         window in rows],
                                         indent=1))
     return 0
 

@@ -254,25 +254,32 @@ def test_sparse_decoding_equals_decoding_the_full_rolls(audio_dir: Path) -> None
     # the class vote (rule 10) over a window shorter than the input, and over all of it
     cases += [(None, 0.55, True, "pitch-first", 0.3, 0.5),
               (None, 0.55, False, "pitch-first", 0.2, float("inf"))]
-    relabelled = 0
+    # re-articulations held to a higher threshold (rule 3), both decoders
+    cases += [(None, 0.55, True, "pitch-first", 0.0, 30.0, 0.8),
+              (None, 0.55, True, "per-instrument", 0.0, 30.0, 0.8)]
+    relabelled = merged = 0
     for instruments, th, use_onsets, decoder, *vote in cases:
         ft = ot = th
-        share, window = vote or (0.0, 30.0)
+        share, window, reonset = (vote + [None])[:3] if vote else (0.0, 30.0, None)
         t = Transcriber(sensitive_model(), device="cpu", frame_threshold=ft, onset_threshold=ot,
                         min_note_ms=60, use_onsets=use_onsets, chunk_seconds=1.0,
                         instruments=instruments, decoder=decoder, min_class_share=share,
-                        class_window_seconds=window)
+                        class_window_seconds=window, reonset_threshold=reonset)
         res = t.transcribe(audio_dir / "song.wav", keep_rolls=True)
         full = decode_notes(res.roll, res.onset if use_onsets else None, sr=16000, hop=512,
                             classes=res.classes, frame_threshold=ft, onset_threshold=ot,
                             min_note_seconds=0.06, use_onsets=use_onsets, decoder=decoder,
-                            min_class_share=share, class_window_seconds=window)
-        if share:
+                            min_class_share=share, class_window_seconds=window,
+                            reonset_threshold=reonset)
+        if share or reonset:
             plain = decode_notes(res.roll, res.onset if use_onsets else None, sr=16000,
                                  hop=512, classes=res.classes, frame_threshold=ft,
                                  onset_threshold=ot, min_note_seconds=0.06,
                                  use_onsets=use_onsets, decoder=decoder)
-            relabelled += int((plain.instrument != full.instrument).sum())
+            if share:
+                relabelled += int((plain.instrument != full.instrument).sum())
+            else:
+                merged += len(plain) - len(full)
         found = set(full.instrument.tolist())
         assert len(full) > 5 and len(found) >= (1 if share else 2), (instruments, use_onsets,
                                                                      decoder, found)
@@ -280,6 +287,7 @@ def test_sparse_decoding_equals_decoding_the_full_rolls(audio_dir: Path) -> None
         for col in NOTES_CSV_COLUMNS:
             np.testing.assert_array_equal(res.notes[col], full[col], err_msg=col)
     assert relabelled > 0                               # the vote cases test something
+    assert merged > 0                                   # and so do the re-onset cases
 
 
 def test_library_api_on_arrays_and_batches(audio_dir: Path, tmp_path: Path,
@@ -355,6 +363,9 @@ def test_instruments_restrict_every_output(audio_dir: Path, tmp_path: Path,
     ("--min-class-share", "-0.1", "--min-class-share -0.1 must lie in [0, 1)"),
     ("--class-window", "0", "--class-window 0.0 must be a positive number of seconds"),
     ("--class-window", "nan", "--class-window nan must be a positive number of seconds"),
+    ("--reonset-threshold", "0.3", "--reonset-threshold 0.3 must lie in [0.5, 1) (at least "
+                                   "the onset threshold, below 1)"),
+    ("--reonset-threshold", "1", "--reonset-threshold 1.0 must lie in [0.5, 1)"),
     ("--threads", "0", "--threads 0: must be at least 1"),
     ("--resolution", "0.01", "--resolution 0.01 must be a number of seconds of at least one "
                              "frame (0.032 s)"),
@@ -584,12 +595,26 @@ def test_decoding_defaults_come_from_the_model_card(tmp_path: Path) -> None:
                         "class_window_seconds": 20.0}})
     t = Transcriber(str(path), device="cpu")
     assert (t.settings.min_class_share, t.settings.class_window_seconds) == (0.15, 20.0)
-    t = Transcriber(str(path), device="cpu", min_class_share=0.0)
-    assert (t.settings.min_class_share, t.settings.class_window_seconds) == (0.0, 20.0)
-    assert Transcriber(str(path), device="cpu",
-                       decoder="per-instrument").settings.decoder == "per-instrument"
     from mirkit.errors import ParameterError
 
+    t = Transcriber(str(path), device="cpu", min_class_share=0.0)
+    assert (t.settings.min_class_share, t.settings.class_window_seconds) == (0.0, 20.0)
+    assert t.settings.reonset_threshold is None               # not in the card: off
+
+    save_checkpoint(path, arch="transcription-unet", config=config,
+                    state_dict=TranscriptionUNet(**config).state_dict(),
+                    card={"task": "transcribe", "decoding": {
+                        "onset_threshold": 0.1, "reonset_threshold": 0.2}})
+    assert Transcriber(str(path), device="cpu").settings.reonset_threshold == 0.2
+    # a card's re-onset threshold never undercuts an onset threshold given by the caller
+    t = Transcriber(str(path), device="cpu", onset_threshold=0.3)
+    assert (t.settings.onset_threshold, t.settings.reonset_threshold) == (0.3, 0.3)
+    t = Transcriber(str(path), device="cpu", reonset_threshold=0.5)
+    assert (t.settings.onset_threshold, t.settings.reonset_threshold) == (0.1, 0.5)
+    with pytest.raises(ParameterError, match=r"--reonset-threshold 0\.2 must lie in \[0\.3"):
+        Transcriber(str(path), device="cpu", onset_threshold=0.3, reonset_threshold=0.2)
+    assert Transcriber(str(path), device="cpu",
+                       decoder="per-instrument").settings.decoder == "per-instrument"
     with pytest.raises(ParameterError, match="--decoder 'maximum' must be one of"):
         Transcriber(str(path), device="cpu", decoder="maximum")
 

@@ -47,6 +47,12 @@ def transcribe_cmd(
         help="Onset probability at or above which a note starts, in (0, 1) (default: the "
              "model card's, else 0.5).")
     ] = None,
+    reonset_threshold: Annotated[float | None, typer.Option(
+        "--reonset-threshold", metavar="P", rich_help_panel=DECODE,
+        help="Onset probability a repeated note needs where its key is already sounding, "
+             "in [onset threshold, 1) (default: the model card's, else the onset "
+             "threshold).")
+    ] = None,
     min_note_ms: Annotated[float | None, typer.Option(
         "--min-note-ms", metavar="MS", rich_help_panel=DECODE,
         help="Drop pitched notes shorter than this (default: 50).")] = None,
@@ -120,6 +126,7 @@ def transcribe_cmd(
                               use_onsets=onsets, batch_size=batch_size, threads=run.threads,
                               decoder=decoder, min_class_share=min_class_share,
                               class_window_seconds=class_window,
+                              reonset_threshold=reonset_threshold,
                               **{k: v for k, v in given.items() if v is not None})
     check_resolution(resolution, transcriber.fps)
     if onsets and not transcriber.has_onsets:

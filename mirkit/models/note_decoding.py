@@ -28,6 +28,13 @@ Decoding rules (per class and key; thresholds compare with ``>=``)
        start of the same key (a re-articulation), or at the last frame + 1. Active frames
        that follow no start make no note when onsets are used (onset gating). Without
        onsets, repeated notes of one key whose frames touch merge into one note.
+       *Re-articulations* need ``reonset_threshold`` (default: ``onset_threshold``, i.e.
+       no extra rule): a start whose onset probability is below it and that the note
+       before it on the same key reaches (every frame between them active) is dropped,
+       and that note goes on through it. Starts after an inactive frame only need
+       ``onset_threshold``. A model is surer of a note that rises out of silence than of a
+       repeated one inside a held pitch, where vibrato, bowing and the other parts'
+       onsets make weak false peaks.
     4. *Minimum length*: pitched notes with ``(e - s) / fps < min_note_seconds`` are dropped.
     5. *Drums* (classes in ``drum_classes``): each start gives a note of fixed length,
        ``offset = min(s / fps + drum_note_seconds, next start of that key / fps)``;
@@ -98,6 +105,7 @@ __all__ = [
     "check_class_share",
     "check_class_window",
     "check_decoder",
+    "check_reonset_threshold",
     "check_threshold",
     "decode_notes",
     "label_by_mean",
@@ -312,6 +320,7 @@ def _peak_starts(o: NDArray[np.float64], threshold: float) -> NDArray[np.intp]:
 class _Options:
     frame_threshold: float
     onset_threshold: float
+    reonset_threshold: float
     min_frames: float
     gap_merge_frames: int
     use_onsets: bool
@@ -342,7 +351,11 @@ def _decode_row(f: NDArray[np.float64], o: NDArray[np.float64] | None, is_drum: 
         if opt.use_onsets and o is not None:
             # first inactive frame after the start (n when the row stays active)
             inactive = np.append(np.flatnonzero(~active), n)
-            e = np.minimum(inactive[np.searchsorted(inactive, s + 1)], nxt)
+            reach = inactive[np.searchsorted(inactive, s + 1)]
+            if opt.reonset_threshold > opt.onset_threshold:
+                s, reach, start_p = _drop_weak_rearticulations(s, reach, start_p, opt)
+                nxt = np.append(s[1:], n)
+            e = np.minimum(reach, nxt)
         else:
             e = e_runs
         keep = (e - s) >= opt.min_frames - _EPS
@@ -355,6 +368,24 @@ def _decode_row(f: NDArray[np.float64], o: NDArray[np.float64] | None, is_drum: 
     return onset, offset, start_p, np.clip(conf, 0.0, 1.0)
 
 
+def _drop_weak_rearticulations(s: NDArray[np.intp], reach: NDArray[np.intp],
+                               start_p: NDArray[np.float64], opt: _Options
+                               ) -> tuple[NDArray[np.intp], NDArray[np.intp],
+                                          NDArray[np.float64]]:
+    """Rule 3's re-articulation test: drop the starts below ``reonset_threshold`` that
+    the kept note before them reaches (``reach``: the first inactive frame after each
+    start); the kept note then goes on to the dropped start's ``reach``."""
+    keep = np.ones(len(s), dtype=bool)
+    last = -1                                 # the last kept start
+    for j in range(len(s)):
+        if last >= 0 and start_p[j] < opt.reonset_threshold and reach[last] >= s[j]:
+            keep[j] = False
+            reach[last] = max(reach[last], reach[j])
+        else:
+            last = j
+    return s[keep], reach[keep], start_p[keep]
+
+
 def check_class_share(value: object, flag: str = "min_class_share") -> float:
     """``value`` as a float if it lies in [0, 1) (rule 10's share), else ParameterError."""
     ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(
@@ -362,6 +393,20 @@ def check_class_share(value: object, flag: str = "min_class_share") -> float:
     if not ok:
         raise ParameterError(f"{flag} {value!r} must lie in [0, 1) (a share of the note "
                              "length, e.g. 0.15; 0 turns it off)")
+    return float(value)  # type: ignore[arg-type]
+
+
+def check_reonset_threshold(value: object, onset_threshold: float,
+                            flag: str = "reonset_threshold") -> float:
+    """``value`` as a float (``onset_threshold`` when None) if it lies in
+    ``[onset_threshold, 1)`` (rule 3's re-articulation threshold), else ParameterError."""
+    if value is None:
+        return float(onset_threshold)
+    ok = isinstance(value, int | float | np.floating | np.integer) and not isinstance(
+        value, bool) and float(onset_threshold) <= float(value) < 1.0
+    if not ok:
+        raise ParameterError(f"{flag} {value!r} must lie in [{onset_threshold:g}, 1) (at "
+                             "least the onset threshold, below 1)")
     return float(value)  # type: ignore[arg-type]
 
 
@@ -438,7 +483,8 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
                  lowest_pitch: int = LOWEST_PITCH, drum_classes: Sequence[str] = ("drums",),
                  drum_note_seconds: float = DEFAULT_DRUM_NOTE_SECONDS,
                  decoder: str = "per-instrument", min_class_share: float = 0.0,
-                 class_window_seconds: float = DEFAULT_CLASS_WINDOW_SECONDS) -> DecodedNotes:
+                 class_window_seconds: float = DEFAULT_CLASS_WINDOW_SECONDS,
+                 reonset_threshold: float | None = None) -> DecodedNotes:
     """Notes from pianoroll and onset probabilities (rules in the module docstring).
 
     Parameters
@@ -474,6 +520,9 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
         (rule 10; 0, the default, turns it off).
     class_window_seconds : float > 0
         The window of rule 10 (default 30 s; ``math.inf``: the whole input).
+    reonset_threshold : float in [onset_threshold, 1), optional
+        Onset probability a re-articulation of a held pitched key needs (rule 3; default
+        ``onset_threshold``: no extra rule). Used only with onsets.
 
     Returns
     -------
@@ -518,7 +567,8 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
                              "(pass classes= naming the model's class axis)")
     min_class_share = check_class_share(min_class_share)
     class_window_seconds = check_class_window(class_window_seconds)
-    opt = _Options(frame_threshold, onset_threshold, min_note_seconds * fps,
+    reonset_threshold = check_reonset_threshold(reonset_threshold, onset_threshold)
+    opt = _Options(frame_threshold, onset_threshold, reonset_threshold, min_note_seconds * fps,
                    int(gap_merge_frames), bool(use_onsets), fps, drum_note_seconds)
 
     cols: dict[str, list[NDArray[Any]]] = {k: [] for k in

@@ -70,6 +70,7 @@ from mirkit.models.note_decoding import (
     DEFAULT_ONSET_THRESHOLD,
     check_class_share,
     check_class_window,
+    check_reonset_threshold,
     check_threshold,
 )
 
@@ -140,6 +141,7 @@ class _Settings:
     decoder: str
     min_class_share: float = 0.0
     class_window_seconds: float = DEFAULT_CLASS_WINDOW_SECONDS
+    reonset_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
@@ -149,6 +151,8 @@ class _Settings:
         check_class_window(self.class_window_seconds, "--class-window")
         check_threshold(self.frame_threshold, "--frame-threshold")
         check_threshold(self.onset_threshold, "--onset-threshold")
+        check_reonset_threshold(self.reonset_threshold, self.onset_threshold,
+                                "--reonset-threshold")
         _milliseconds("--min-note-ms", self.min_note_ms, positive=False)
         _milliseconds("--drum-note-ms", self.drum_note_ms, positive=True)
         c = self.chunk_seconds
@@ -473,10 +477,15 @@ class Transcriber:
         of the note length within ``class_window_seconds`` around it (rule 10; 0: off).
     class_window_seconds : float > 0, optional
         The window of the class vote (``math.inf``: the whole input).
+    reonset_threshold : float in [onset_threshold, 1), optional
+        Onset probability a repeated note needs where the key is already sounding (rule 3
+        of :mod:`mirkit.models.note_decoding`; None: the onset threshold, no extra rule).
 
-        These six default to the model card's ``decoding`` entry (values chosen on the
+        These seven default to the model card's ``decoding`` entry (values chosen on the
         validation split when the model was shipped), else to
-        :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms, per-instrument, 0, 30 s).
+        :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms, per-instrument, 0,
+        30 s, None). A card's re-onset threshold below an onset threshold given here is
+        raised to it.
     drum_note_ms : float > 0
         Length of every drum note.
     use_onsets : bool
@@ -507,7 +516,8 @@ class Transcriber:
                  use_onsets: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
                  batch_size: int = 1, threads: int | None = None,
                  decoder: str | None = None, min_class_share: float | None = None,
-                 class_window_seconds: float | None = None) -> None:
+                 class_window_seconds: float | None = None,
+                 reonset_threshold: float | None = None) -> None:
         from mirkit.data.instruments import parse_classes
         from mirkit.engine.runner import as_device
         from mirkit.models.registry import LoadedModel, load_model
@@ -516,19 +526,27 @@ class Transcriber:
                                  "onset_threshold": onset_threshold,
                                  "min_note_ms": min_note_ms, "decoder": decoder,
                                  "min_class_share": min_class_share,
-                                 "class_window_seconds": class_window_seconds}
+                                 "class_window_seconds": class_window_seconds,
+                                 "reonset_threshold": reonset_threshold}
         fallback: dict[str, Any] = {"frame_threshold": DEFAULT_FRAME_THRESHOLD,
                     "onset_threshold": DEFAULT_ONSET_THRESHOLD,
                     "min_note_ms": DEFAULT_MIN_NOTE_MS, "decoder": DECODERS[0],
                     "min_class_share": 0.0,
-                    "class_window_seconds": DEFAULT_CLASS_WINDOW_SECONDS}
+                    "class_window_seconds": DEFAULT_CLASS_WINDOW_SECONDS,
+                    "reonset_threshold": None}
 
         def settings(defaults: Mapping[str, Any]) -> _Settings:
             chosen = {k: defaults[k] if v is None else v for k, v in given.items()}
+            reonset = chosen["reonset_threshold"]
+            if reonset_threshold is None and reonset is not None \
+                    and isinstance(chosen["onset_threshold"], int | float):
+                # a card's value never undercuts an onset threshold given here
+                reonset = max(float(reonset), float(chosen["onset_threshold"]))
             return _Settings(chosen["frame_threshold"], chosen["onset_threshold"],
                              chosen["min_note_ms"], drum_note_ms, bool(use_onsets),
                              chunk_seconds, batch_size, chosen["decoder"],
-                             chosen["min_class_share"], chosen["class_window_seconds"])
+                             chosen["min_class_share"], chosen["class_window_seconds"],
+                             reonset)
 
         self.settings = settings(fallback)      # checks the options before loading a model
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
@@ -783,7 +801,8 @@ class Transcriber:
                                 onset_threshold=s.onset_threshold,
                                 min_note_seconds=s.min_note_ms / 1000.0,
                                 use_onsets=self.use_onsets, drum_classes=self.drum_classes,
-                                drum_note_seconds=s.drum_note_ms / 1000.0)
+                                drum_note_seconds=s.drum_note_ms / 1000.0,
+                                reonset_threshold=s.reonset_threshold)
 
         found: list[tuple[NDArray[np.intp], DecodedNotes]] = []
         for i, roll, onset in cells.rolls_by_class(len(separate), N_PITCHES, n_frames):
@@ -1048,7 +1067,8 @@ def transcribe_audio(audio: str | os.PathLike[str] | ArrayLike, *, sr: int | Non
     Parameters are those of :meth:`Transcriber.transcribe` (``audio``, ``sr``,
     ``keep_rolls``) and :class:`Transcriber` (``model``, ``device`` and the ``options``:
     ``instruments``, ``frame_threshold``, ``onset_threshold``, ``min_note_ms``,
-    ``decoder``, ``min_class_share``, ``class_window_seconds``, ``drum_note_ms``,
+    ``decoder``, ``min_class_share``, ``class_window_seconds``, ``reonset_threshold``,
+    ``drum_note_ms``,
     ``use_onsets``, ``chunk_seconds``, ``batch_size``, ``threads``).
     """
     t = Transcriber(model, device=device, **options)
