@@ -72,7 +72,7 @@ def transcribe_cmd(
     class_window: Annotated[float | None, typer.Option(
         "--class-window", metavar="SECONDS", rich_help_panel=DECODE,
         help="Window of the class vote of --min-class-share; inf: the whole input "
-             "(default: the model card's, else 30).")] = None,
+             "(default: the model card's, else 20).")] = None,
     onsets: Annotated[bool, typer.Option(
         "--onsets/--no-onsets", rich_help_panel=DECODE,
         help="Start notes at onset peaks (needs a model with an onset head) or at rising "

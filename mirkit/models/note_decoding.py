@@ -127,7 +127,7 @@ DEFAULT_DRUM_NOTE_SECONDS = 0.1
 #: Note decoders (module docstring, rule 9); the first is the default.
 DECODERS: tuple[str, ...] = ("per-instrument", "pitch-first")
 #: Window (seconds) of the class vote of rule 10 (``min_class_share``).
-DEFAULT_CLASS_WINDOW_SECONDS = 30.0
+DEFAULT_CLASS_WINDOW_SECONDS = 20.0
 #: Velocity mapping ``VELOCITY_FLOOR + VELOCITY_SPAN * p``: p = 0 -> 40, p = 1 -> 127.
 VELOCITY_FLOOR = 40.0
 VELOCITY_SPAN = 87.0
@@ -519,7 +519,7 @@ def decode_notes(roll_prob: ArrayLike, onset_prob: ArrayLike | None, *, sr: int,
         share of the pitched note length starting within ``class_window_seconds`` around it
         (rule 10; 0, the default, turns it off).
     class_window_seconds : float > 0
-        The window of rule 10 (default 30 s; ``math.inf``: the whole input).
+        The window of rule 10 (default 20 s; ``math.inf``: the whole input).
     reonset_threshold : float in [onset_threshold, 1), optional
         Onset probability a re-articulation of a held pitched key needs (rule 3; default
         ``onset_threshold``: no extra rule). Used only with onsets.

@@ -484,7 +484,7 @@ class Transcriber:
         These seven default to the model card's ``decoding`` entry (values chosen on the
         validation split when the model was shipped), else to
         :mod:`mirkit.models.note_decoding`'s defaults (0.5, 0.5, 50 ms, per-instrument, 0,
-        30 s, None). A card's re-onset threshold below an onset threshold given here is
+        20 s, None). A card's re-onset threshold below an onset threshold given here is
         raised to it.
     drum_note_ms : float > 0
         Length of every drum note.
