@@ -19,7 +19,8 @@ inputs whose instrumentation changes.
 
     python benchmarks/transcribe_thresholds.py --data data/synth --model runs/unet/best.pt
     python benchmarks/transcribe_thresholds.py --data data/synth --decoder pitch-first \
-        --frame 0.2 --onset 0.1 --class-share 0.2 --class-window 10,30,60,inf --concat 4
+        --frame 0.2 --onset 0.06 --reonset 0.2 --class-share 0,0.2 \
+        --class-window 10,20,30,60,inf --concat 4
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mirkit.models.note_decoding import DEFAULT_CLASS_WINDOW_SECONDS
 
 
 def _grid(text: str) -> list[float]:
@@ -81,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated re-onset thresholds (off: the onset threshold)")
     parser.add_argument("--class-share", type=_grid, default=_grid("0"),
                         help="comma-separated min_class_share values (pitch-first)")
-    parser.add_argument("--class-window", type=_grid, default=_grid("30"),
+    parser.add_argument("--class-window", type=_grid,
+                        default=[DEFAULT_CLASS_WINDOW_SECONDS],
                         help="comma-separated class vote windows, seconds (inf: whole input)")
     parser.add_argument("--concat", type=int, default=1,
                         help="join this many tracks of different pieces into one input")
@@ -100,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     if args.concat < 1:
         parser.error(f"--concat {args.concat} must be >= 1")
+    skipped = sorted({ro for ro in args.reonset for ot in args.onset if ro and ro <= ot})
+    if skipped:
+        print(f"note: --reonset {', '.join(map(str, skipped))} not above some --onset "
+              "values: those pairs are skipped (the re-onset threshold must exceed the "
+              "onset threshold to change anything)", file=sys.stderr)
     ds = open_dataset(args.data)
     groups = _groups(ds, args.split, args.limit, args.concat)
     transcriber = Transcriber(args.model, device="cpu")

@@ -344,7 +344,7 @@ def test_pitch_first_class_vote_in_decode_notes() -> None:
 
 
 def test_reonset_threshold_needs_stronger_rearticulations() -> None:
-    roll, onset = _one_key(160)
+    roll, onset = _one_key(170)
     roll[PIANO, KEY, 0:60] = 0.8                       # one held key, struck three times
     onset[PIANO, KEY, [0, 20, 40]] = [0.9, 0.3, 0.7]
     roll[PIANO, KEY, 70:90] = 0.8                      # a weak onset after silence
@@ -352,26 +352,33 @@ def test_reonset_threshold_needs_stronger_rearticulations() -> None:
     roll[PIANO, KEY, 100:140] = 0.8                    # a weak one on a one-frame dip
     roll[PIANO, KEY, 120] = 0.1
     onset[PIANO, KEY, [100, 120]] = [0.9, 0.3]
+    roll[PIANO, KEY, 145:155] = 0.8                    # a weak one where silence begins
+    onset[PIANO, KEY, [145, 155]] = [0.9, 0.3]
 
     def frames(**kw: object) -> list[tuple[int, int]]:
         dec = decode_notes(roll, onset, sr=SR, hop=HOP, onset_threshold=0.25, **kw)
         return [(round(a * FPS), round(b * FPS)) for a, b in
                 zip(dec.onset, dec.offset, strict=True)]
 
-    every = [(0, 20), (20, 40), (40, 60), (70, 90), (100, 120), (120, 140)]
+    # (the start at 155 makes a one-frame note, shorter than the 50-ms minimum)
+    every = [(0, 20), (20, 40), (40, 60), (70, 90), (100, 120), (120, 140), (145, 155)]
     assert frames() == every
     assert frames(reonset_threshold=0.25) == every       # equal to the onset threshold: off
-    assert frames(reonset_threshold=0.5) == [(0, 40), (40, 60), (70, 90), (100, 140)]
-    assert frames(reonset_threshold=0.8) == [(0, 60), (70, 90), (100, 140)]   # chained
+    assert frames(reonset_threshold=0.5) == [(0, 40), (40, 60), (70, 90), (100, 140),
+                                             (145, 155)]   # never stretched into silence
+    assert frames(reonset_threshold=0.8) == [(0, 60), (70, 90), (100, 140),
+                                             (145, 155)]   # chained
     assert frames(reonset_threshold=0.5, decoder="pitch-first") == frames(
         reonset_threshold=0.5)
     merged = decode_notes(roll, onset, sr=SR, hop=HOP, onset_threshold=0.25,
                           reonset_threshold=0.8)
     np.testing.assert_allclose(merged.confidence[0], 0.5 * (0.8 + 0.9))
     # without onsets there are no re-articulations to judge
-    plain = decode_notes(roll, None, sr=SR, hop=HOP, use_onsets=False)
-    assert len(decode_notes(roll, None, sr=SR, hop=HOP, use_onsets=False,
-                            reonset_threshold=0.9)) == len(plain)
+    plain = decode_notes(roll, onset, sr=SR, hop=HOP, use_onsets=False)
+    same = decode_notes(roll, onset, sr=SR, hop=HOP, use_onsets=False, reonset_threshold=0.9)
+    assert len(plain) == 5
+    for col in NOTES_CSV_COLUMNS:
+        np.testing.assert_array_equal(same[col], plain[col])
     with pytest.raises(ParameterError, match=r"reonset_threshold 0\.2 must lie in "
                                              r"\[0\.25, 1\) \(at least the onset threshold"):
         frames(reonset_threshold=0.2)

@@ -365,7 +365,7 @@ def test_instruments_restrict_every_output(audio_dir: Path, tmp_path: Path,
     ("--class-window", "nan", "--class-window nan must be a positive number of seconds"),
     ("--reonset-threshold", "0.3", "--reonset-threshold 0.3 must lie in [0.5, 1) (at least "
                                    "the onset threshold, below 1)"),
-    ("--reonset-threshold", "1", "--reonset-threshold 1.0 must lie in [0.5, 1)"),
+    ("--reonset-threshold", "1", "--reonset-threshold 1.0 must lie strictly between 0 and 1"),
     ("--threads", "0", "--threads 0: must be at least 1"),
     ("--resolution", "0.01", "--resolution 0.01 must be a number of seconds of at least one "
                              "frame (0.032 s)"),
@@ -609,8 +609,13 @@ def test_decoding_defaults_come_from_the_model_card(tmp_path: Path) -> None:
     # a card's re-onset threshold never undercuts an onset threshold given by the caller
     t = Transcriber(str(path), device="cpu", onset_threshold=0.3)
     assert (t.settings.onset_threshold, t.settings.reonset_threshold) == (0.3, 0.3)
-    t = Transcriber(str(path), device="cpu", reonset_threshold=0.5)
-    assert (t.settings.onset_threshold, t.settings.reonset_threshold) == (0.1, 0.5)
+    # checked against the card's onset threshold (0.1), not the generic default (0.5)
+    t = Transcriber(str(path), device="cpu", reonset_threshold=0.15)
+    assert (t.settings.onset_threshold, t.settings.reonset_threshold) == (0.1, 0.15)
+    with pytest.raises(ParameterError, match=r"--reonset-threshold 0\.05 must lie in \[0\.1,"):
+        Transcriber(str(path), device="cpu", reonset_threshold=0.05)
+    with pytest.raises(ParameterError, match=r"--reonset-threshold 0\.3 must lie in \[0\.5,"):
+        Transcriber("transcribe-unet-test", device="cpu", reonset_threshold=0.3)  # no card
     with pytest.raises(ParameterError, match=r"--reonset-threshold 0\.2 must lie in \[0\.3"):
         Transcriber(str(path), device="cpu", onset_threshold=0.3, reonset_threshold=0.2)
     assert Transcriber(str(path), device="cpu",

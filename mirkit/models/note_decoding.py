@@ -30,8 +30,9 @@ Decoding rules (per class and key; thresholds compare with ``>=``)
        onsets, repeated notes of one key whose frames touch merge into one note.
        *Re-articulations* need ``reonset_threshold`` (default: ``onset_threshold``, i.e.
        no extra rule): a start whose onset probability is below it and that the note
-       before it on the same key reaches (every frame between them active) is dropped,
-       and that note goes on through it. Starts after an inactive frame only need
+       before it on the same key reaches (every frame between them active, and the start's
+       own frame active too or a one-frame dip before more active frames) is dropped, and
+       that note goes on through it. Starts after an inactive frame only need
        ``onset_threshold``. A model is surer of a note that rises out of silence than of a
        repeated one inside a held pitch, where vibrato, bowing and the other parts'
        onsets make weak false peaks.
@@ -374,11 +375,15 @@ def _drop_weak_rearticulations(s: NDArray[np.intp], reach: NDArray[np.intp],
                                           NDArray[np.float64]]:
     """Rule 3's re-articulation test: drop the starts below ``reonset_threshold`` that
     the kept note before them reaches (``reach``: the first inactive frame after each
-    start); the kept note then goes on to the dropped start's ``reach``."""
+    start); the kept note then goes on to the dropped start's ``reach``. A start on the
+    first inactive frame after the note counts as reached only when the frame after it
+    is active (a one-frame dip), so a merge never stretches a note into silence."""
     keep = np.ones(len(s), dtype=bool)
     last = -1                                 # the last kept start
     for j in range(len(s)):
-        if last >= 0 and start_p[j] < opt.reonset_threshold and reach[last] >= s[j]:
+        reached = last >= 0 and (reach[last] > s[j]
+                                 or (reach[last] == s[j] and reach[j] > s[j] + 1))
+        if reached and start_p[j] < opt.reonset_threshold:
             keep[j] = False
             reach[last] = max(reach[last], reach[j])
         else:

@@ -328,8 +328,9 @@ class _PooledCells:
     at or above ``frame_threshold`` or the pooled onset at or above ``onset_threshold``, the
     pooled onset where it is at or above ``onset_threshold``, and every class's frame
     probability over the frames of each note -- frames that are all such cells (a note
-    covers its start and then active frames only). So those cells are kept, each with the
-    probabilities of all pitched classes: the notes equal decoding the full arrays.
+    covers its start, active frames and the starts it runs through, rule 3). So those
+    cells are kept, each with the probabilities of all pitched classes: the notes equal
+    decoding the full arrays.
     """
 
     def __init__(self, pitched: Sequence[int], *, frame_threshold: float,
@@ -535,20 +536,26 @@ class Transcriber:
                     "class_window_seconds": DEFAULT_CLASS_WINDOW_SECONDS,
                     "reonset_threshold": None}
 
-        def settings(defaults: Mapping[str, Any]) -> _Settings:
+        def settings(defaults: Mapping[str, Any], *, final: bool) -> _Settings:
             chosen = {k: defaults[k] if v is None else v for k, v in given.items()}
             reonset = chosen["reonset_threshold"]
-            if reonset_threshold is None and reonset is not None \
-                    and isinstance(chosen["onset_threshold"], int | float):
+            if reonset is not None and reonset_threshold is None:
                 # a card's value never undercuts an onset threshold given here
-                reonset = max(float(reonset), float(chosen["onset_threshold"]))
+                try:
+                    reonset = max(float(reonset), float(chosen["onset_threshold"]))
+                except (TypeError, ValueError):
+                    pass                                # _Settings names the bad value
+            elif reonset is not None and not final and onset_threshold is None:
+                # the onset threshold it must reach comes from the card, read later
+                check_threshold(reonset, "--reonset-threshold")
+                reonset = None
             return _Settings(chosen["frame_threshold"], chosen["onset_threshold"],
                              chosen["min_note_ms"], drum_note_ms, bool(use_onsets),
                              chunk_seconds, batch_size, chosen["decoder"],
                              chosen["min_class_share"], chosen["class_window_seconds"],
                              reonset)
 
-        self.settings = settings(fallback)      # checks the options before loading a model
+        self.settings = settings(fallback, final=False)  # checks options before loading
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):
             raise ParameterError(f"--threads {threads!r} must be a whole number >= 1")
@@ -567,8 +574,10 @@ class Transcriber:
                 loaded.module.fuse_batchnorm()
         self.loaded = loaded
         decoding = loaded.card.get("decoding") if isinstance(loaded.card, Mapping) else None
-        if isinstance(decoding, Mapping):
-            self.settings = settings({k: decoding.get(k, v) for k, v in fallback.items()})
+        if not isinstance(decoding, Mapping):
+            decoding = {}
+        self.settings = settings({k: decoding.get(k, v) for k, v in fallback.items()},
+                                 final=True)
         module = loaded.module
         if not all(hasattr(module, a) for a in ("frontend", "frame_multiple", "n_classes")):
             raise ModelError(f"model {loaded.name!r} ({loaded.arch}) is not a transcription "
