@@ -199,6 +199,28 @@ def test_train_resume_and_load(data: Path, tmp_path: Path) -> None:
         train_recipe(data, out, config=other, quiet=True, resume=True)
 
 
+def test_fine_tune_with_the_class_loss(data: Path, tmp_path: Path) -> None:
+    from mirkit.train.transcription import train as train_recipe
+
+    base = tmp_path / "base"
+    train_recipe(data, base, config=RecipeConfig.from_mapping(TINY), quiet=True,
+                 overrides={"max_steps": 2})
+    tuned = {**TINY, "loss": {"weights": {"roll": 1, "pitch": 1, "instrument": 1,
+                                          "onset": 1, "class": 0.5}},
+             "train": {**TINY["train"], "init_from": str(base / "last.pt")}}
+    cfg = RecipeConfig.from_mapping(tuned)
+    assert cfg.loss_weights["class"] == 0.5
+    out = tmp_path / "tuned"
+    result = train_recipe(data, out, config=cfg, quiet=True, overrides={"max_steps": 2})
+    assert result.step == 2
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert any(",train,class," in r for r in rows)
+    card = load_model(out / "last.pt", task="transcribe").card
+    assert card["init_from"]["path"] == str(base / "last.pt")
+    assert card["init_from"]["steps"] == 2
+    assert card["recipe"]["loss_weights"]["class"] == 0.5
+
+
 def test_train_task_errors(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="trainable tasks: transcribe"):
         train("separate", tmp_path, tmp_path / "o")

@@ -332,10 +332,56 @@ def test_batch_order_is_seeded_epochwise_and_split_between_ranks() -> None:
      r"early_stopping: unknown key\(s\) 'patiense'; known keys: metric, mode, patience"),
     ({"early_stopping": {"mode": "max"}}, r"needs a 'metric' key"),
     ({"early_stopping": "f1"}, r"early_stopping='f1'"),
+    ({"init_from": ""}, r"init_from='' .*checkpoint path"),
+    ({"init_from": 3}, r"init_from=3 .*checkpoint path"),
 ])
 def test_bad_config_is_a_parameter_error(values: dict[str, Any], match: str) -> None:
     with pytest.raises(ParameterError, match=match):
         TrainConfig.from_mapping(values)
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoint_s_weights(tmp_path: Path) -> None:
+    from mirkit.models.checkpoint import file_sha256
+
+    first = make_trainer(tmp_path / "a", max_steps=20)
+    first.fit()
+    source = tmp_path / "a" / "last.pt"
+    start = load_checkpoint(source)["state_dict"]
+    # before any step the fine-tune holds the source weights exactly, not a fresh init
+    tuned = make_trainer(tmp_path / "b", max_steps=10, lr=0.005, init_from=str(source))
+    assert max_diff(params(tuned.model), start) == 0.0
+    fresh = make_trainer(tmp_path / "c", max_steps=10, lr=0.005)
+    assert max_diff(params(fresh.model), start) > 0.0
+    result = tuned.fit()
+    # a new run: steps and schedule count from 0, the card names the source
+    assert result.step == 10
+    saved = load_checkpoint(tmp_path / "b" / "last.pt")
+    assert saved["train_state"]["step"] == 10
+    assert saved["card"]["init_from"] == {"path": str(source), "sha256": file_sha256(source),
+                                          "steps": 20}
+    rows = read_metrics(tmp_path / "b" / "metrics.csv")
+    assert min(int(r["step"]) for r in rows) < 10
+    # a resume reads last.pt and ignores init_from (its weights have moved on)
+    resumed = make_trainer(tmp_path / "b", max_steps=12, lr=0.005, init_from=str(source),
+                           resume=True)
+    assert max_diff(params(resumed.model), saved["state_dict"]) == 0.0
+
+
+def test_init_from_errors(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="none.pt. does not exist"):
+        make_trainer(tmp_path / "x", init_from=str(tmp_path / "none.pt"))
+    make_trainer(tmp_path / "a", max_steps=5).fit()
+    source = tmp_path / "a" / "last.pt"
+    with pytest.raises(ModelError, match="holds a 'tiny-mlp' model, not 'other'"):
+        Trainer(lambda: TinyNet(**MODEL_CONFIG), make_data(96, seed=1), make_data(30, seed=2),
+                loss_fn=loss_fn, eval_fn=eval_fn, config={**BASE, "init_from": str(source)},
+                output_dir=tmp_path / "y", arch="other", model_config=MODEL_CONFIG,
+                quiet=True)
+    other = {**MODEL_CONFIG, "hidden": MODEL_CONFIG.get("hidden", 16) * 2}
+    with pytest.raises(ModelError, match="another model config"):
+        Trainer(lambda: TinyNet(**other), make_data(96, seed=1), make_data(30, seed=2),
+                loss_fn=loss_fn, eval_fn=eval_fn, config={**BASE, "init_from": str(source)},
+                output_dir=tmp_path / "z", arch="tiny-mlp", model_config=other, quiet=True)
 
 
 def test_config_files(tmp_path: Path) -> None:

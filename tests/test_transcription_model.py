@@ -171,6 +171,39 @@ def test_masked_frames_do_not_count(rng: np.random.Generator) -> None:
         assert float(first[term]) == pytest.approx(float(cropped[term]), rel=1e-5)
 
 
+def test_class_loss_is_cross_entropy_over_classes_at_sounding_cells() -> None:
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 3, 88, 4, generator=g, requires_grad=True)
+    y = torch.zeros(2, 3, 88, 4)
+    y[0, 1, 40, 0] = 1                          # one instrument on a key
+    y[1, 0, 50, 2] = y[1, 2, 50, 2] = 1         # a unison of two: a 50/50 target
+    y[1, 2, 10, 3] = 1
+    log_p = torch.log_softmax(logits.detach().double(), dim=1)
+    cells = [-log_p[0, 1, 40, 0], -(0.5 * log_p[1, 0, 50, 2] + 0.5 * log_p[1, 2, 50, 2]),
+             -log_p[1, 2, 10, 3]]
+    mean = losses({"roll": logits}, {"pianoroll": y}, weights={"class": 1.0})
+    assert float(mean["class"]) == pytest.approx(float(sum(cells)) / 3, rel=1e-6)
+    assert float(mean["total"]) == pytest.approx(float(mean["class"]), rel=1e-6)
+    frame = losses({"roll": logits}, {"pianoroll": y}, weights={"class": 2.0},
+                   reduction="frame")
+    assert float(frame["class"]) == pytest.approx(float(sum(cells)) / 8, rel=1e-6)
+    assert float(frame["total"]) == pytest.approx(2 * float(frame["class"]), rel=1e-6)
+    # only sounding cells get a gradient, and the right class is pushed up
+    frame["total"].backward()
+    grad = logits.grad
+    assert grad is not None
+    assert set(map(tuple, grad.abs().sum(dim=1).nonzero().tolist())) == {
+        (0, 40, 0), (1, 50, 2), (1, 10, 3)}
+    assert float(grad[0, 1, 40, 0]) < 0 < float(grad[0, 0, 40, 0])
+    # masked frames do not count; weight 0 leaves the term out
+    mask = torch.tensor([[True] * 4, [True, True, False, True]])
+    masked = losses({"roll": logits}, {"pianoroll": y}, weights={"class": 1.0}, mask=mask)
+    assert float(masked["class"]) == pytest.approx(float(cells[0] + cells[2]) / 2, rel=1e-6)
+    assert "class" not in losses({"roll": logits}, {"pianoroll": y}, weights={"roll": 1.0})
+    with pytest.raises(InputError, match="pianoroll"):
+        losses({"roll": logits}, {"onsets": y}, weights={"class": 1.0})
+
+
 def test_frame_labels_work_as_labels() -> None:
     frames = n_frames(C.SAMPLE_RATE * 2, C.HOP)
     lab = notes_to_labels([0.1, 0.5], [0.9, 1.5], [60, 40], ["piano", "drums"],

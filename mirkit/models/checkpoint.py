@@ -16,6 +16,7 @@ never written.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import OrderedDict
@@ -102,6 +103,15 @@ def save_checkpoint(path: str | os.PathLike[str], *, arch: str, config: Mapping[
         fh.flush()
         os.fsync(fh.fileno())
     return target
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _first_line(exc: BaseException, limit: int = 160) -> str:

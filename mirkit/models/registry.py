@@ -23,7 +23,6 @@ names the path and the command that makes it.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import importlib
 import json
 import os
@@ -186,14 +185,6 @@ def build(arch: str, config: dict[str, Any]) -> Any:
         raise ModelError(f"architecture {arch!r} does not take this config: {exc}") from exc
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _looks_like_path(spec: str) -> bool:
     return os.sep in spec or "/" in spec or spec.endswith((".pt", ".pth", ".ckpt")) or Path(
         spec).exists()
@@ -215,7 +206,7 @@ def load_model(spec: str | os.PathLike[str], *, device: Any = None,
     """
     import torch
 
-    from mirkit.models.checkpoint import load_checkpoint
+    from mirkit.models.checkpoint import file_sha256, load_checkpoint
 
     text = os.fspath(spec)
     if _looks_like_path(text):
@@ -238,7 +229,7 @@ def load_model(spec: str | os.PathLike[str], *, device: Any = None,
                 raise ModelError(f"weights of model {name!r} are missing at '{path}'; reinstall "
                                  f"mirkit or retrain with the command in its card "
                                  f"(mirkit models info {name})")
-            digest = _sha256(path)
+            digest = file_sha256(path)
             if entry.sha256 and digest != entry.sha256:
                 raise ModelError(f"weights '{path}' of model {name!r} are corrupt: sha256 "
                                  f"{digest[:12]}… differs from the registered "
@@ -287,7 +278,7 @@ def export_model(checkpoint: str | os.PathLike[str], name: str, *, description: 
     import torch
 
     from mirkit.io.atomic import atomic_write
-    from mirkit.models.checkpoint import load_checkpoint, save_checkpoint
+    from mirkit.models.checkpoint import file_sha256, load_checkpoint, save_checkpoint
 
     if not name or name.endswith("-test") or "/" in name or name != name.strip():
         raise ModelError(f"model name {name!r} is not valid: a plain name not ending in -test")
@@ -305,7 +296,7 @@ def export_model(checkpoint: str | os.PathLike[str], name: str, *, description: 
     save_checkpoint(weights, arch=ckpt["arch"], config=ckpt["config"], state_dict=state,
                     card=card)
     entry = ModelEntry(name=name, arch=ckpt["arch"], config=dict(ckpt["config"]), task=task,
-                       weights=weights.name, sha256=_sha256(weights),
+                       weights=weights.name, sha256=file_sha256(weights),
                        description=description or str(card.get("description", "")))
     with atomic_write(folder / f"{name}.json") as tmp:
         tmp.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -302,7 +302,13 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
            weights: Mapping[str, float] | None = None, mask: torch.Tensor | None = None,
            pos_weight: Mapping[str, torch.Tensor] | None = None,
            reduction: Reduction = "mean") -> dict[str, torch.Tensor]:
-    """The paper's BCE losses (roll, pitch, instrument) plus the onset BCE, and their sum.
+    """The paper's BCE losses (roll, pitch, instrument), the onset BCE, and their sum.
+
+    Besides those, the ``class`` term (weight 0 by default) is the cross-entropy over the
+    class axis of the ``roll`` logits at every (key, frame) cell where some instrument
+    sounds, against the pianoroll labels normalised over the classes (a unison of two
+    instruments is a 50/50 target): it trains *which* instrument plays a sounding key
+    directly, the choice the ``pitch-first`` decoder makes per note.
 
     Parameters
     ----------
@@ -314,8 +320,8 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
         as tensors or arrays (an unbatched :class:`~mirkit.features.pianoroll.FrameLabels`
         counts as batch 1). Labels of terms with weight 0 may be missing.
     weights : dict, optional
-        Weight of each term (``roll``, ``pitch``, ``instrument``, ``onset``; missing keys
-        count 0). Default :data:`~mirkit.models.transcription_constants.LOSS_WEIGHTS`;
+        Weight of each term (``roll``, ``pitch``, ``instrument``, ``onset``, ``class``;
+        missing keys count 0). Default :data:`~mirkit.models.transcription_constants.LOSS_WEIGHTS`;
         the paper's ablations are :func:`~mirkit.models.transcription_constants.ablation_weights`.
     mask : torch.Tensor, optional, shape (batch, T), bool
         Frames that count (e.g. not padding); the terms are means over those.
@@ -326,7 +332,8 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
         ``"mean"``: each term is the mean BCE over all its cells (the paper's). ``"frame"``:
         the BCE is summed over the class and key axes and averaged over batch and frames,
         so one wrong cell weighs the same in every term (the roll, with 17 x 88 cells per
-        frame, is then not drowned by the pooled terms).
+        frame, is then not drowned by the pooled terms). The ``class`` term is the mean
+        over sounding cells (``"mean"``) or summed over keys and averaged over frames.
 
     Returns
     -------
@@ -335,10 +342,11 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
         the terms with non-zero weight (terms with weight 0 are reported detached).
     """
     w = dict(C.LOSS_WEIGHTS if weights is None else weights)
-    unknown = set(w) - set(C.LOSS_LABELS)
+    known = (*C.LOSS_LABELS, *C.EXTRA_LOSS_TERMS)
+    unknown = set(w) - set(known)
     if unknown:
         raise ParameterError(f"unknown loss term(s) {', '.join(sorted(unknown))}; known: "
-                             f"{', '.join(C.LOSS_LABELS)}")
+                             f"{', '.join(known)}")
     if any(v < 0 for v in w.values()):
         raise ParameterError(f"loss weights must be >= 0, got {w}")
     if reduction not in ("mean", "frame"):
@@ -382,10 +390,48 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
             total = weight * value if total is None else total + weight * value
         else:
             result[term] = value.detach()
+    weight = float(w.get("class", 0.0))
+    if weight > 0:
+        value = _class_loss(outputs, labels, mask=mask, reduction=reduction)
+        result["class"] = value
+        total = weight * value if total is None else total + weight * value
     if total is None:
         raise ParameterError(f"every loss weight is 0 ({w}): nothing to train")
     result["total"] = total
     return result
+
+
+def _class_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
+                mask: torch.Tensor | None, reduction: Reduction) -> torch.Tensor:
+    """The ``class`` term of :func:`losses`: class-axis cross-entropy at sounding cells."""
+    logits = outputs.get("roll")
+    target = _label(labels, "pianoroll")
+    if logits is None:
+        raise ParameterError("loss term 'class' needs the model's 'roll' output")
+    if target is None:
+        raise InputError("loss term 'class' has a weight but the labels have no 'pianoroll'")
+    y = torch.as_tensor(np.asarray(target) if not isinstance(target, torch.Tensor)
+                        else target).to(device=logits.device, dtype=logits.dtype)
+    if y.dim() == logits.dim() - 1:
+        y = y.unsqueeze(0)
+    if y.shape != logits.shape:
+        raise InputError(f"pianoroll labels have shape {tuple(y.shape)} but the roll output "
+                         f"has {tuple(logits.shape)}")
+    total = y.sum(dim=1)                                         # (batch, keys, frames)
+    sounding = (total > 0).to(logits.dtype)
+    share = y / total.clamp(min=1e-12).unsqueeze(1)
+    ce = -(share * F.log_softmax(logits, dim=1)).sum(dim=1) * sounding
+    frames = torch.ones_like(ce[:, 0, :])                        # (batch, frames)
+    if mask is not None:
+        if mask.shape != frames.shape:
+            raise InputError(f"mask shape {tuple(mask.shape)} is not (batch, frames) = "
+                             f"{tuple(frames.shape)}")
+        frames = mask.to(ce.dtype)
+        ce = ce * frames.unsqueeze(1)
+        sounding = sounding * frames.unsqueeze(1)
+    if reduction == "frame":
+        return ce.sum() / frames.sum().clamp(min=1.0)
+    return ce.sum() / sounding.sum().clamp(min=1.0)
 
 
 # ---------------------------------------------------------------------- registry

@@ -262,6 +262,10 @@ class TrainConfig:
         process takes the GPU of its ``LOCAL_RANK``).
     find_unused_parameters : bool
         Passed to DistributedDataParallel (models whose loss skips some parameters).
+    init_from : str or None
+        A checkpoint whose weights start a new run (a fine-tune): same architecture and
+        model config; the optimiser, schedule and step count start afresh. Ignored once
+        the run has a ``last.pt`` to resume from.
     """
 
     seed: int = 0
@@ -287,6 +291,7 @@ class TrainConfig:
     num_workers: int = 0
     device: str = "auto"
     find_unused_parameters: bool = False
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         from mirkit.engine.device import check_device_spec
@@ -319,6 +324,9 @@ class TrainConfig:
         for name in ("find_unused_parameters",):
             if not isinstance(getattr(self, name), bool):
                 raise _fail(name, getattr(self, name), "give true or false")
+        if self.init_from is not None and (not isinstance(self.init_from, str)
+                                           or not self.init_from.strip()):
+            raise _fail("init_from", self.init_from, "give a checkpoint path")
         if not isinstance(self.device, str):
             raise _fail("device", self.device, "give auto, cpu, cuda, cuda:N or mps")
         try:
@@ -691,6 +699,8 @@ class Trainer:
                 raise ModelError(f"'{self.output_dir / 'last.pt'}' has an incomplete or "
                                  f"foreign train_state ({type(exc).__name__}: {exc}); it "
                                  f"cannot be resumed") from None
+        elif cfg.init_from is not None:
+            self._initialise(cfg.init_from)
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -839,6 +849,30 @@ class Trainer:
         window = windows[mine] if len(windows) == self.world_size else {}
         self._window = {k: float(v) for k, v in window.get("sums", {}).items()}
         self._window_steps = int(window.get("steps", 0))
+
+    def _initialise(self, path: str) -> None:
+        """Start from the weights of checkpoint ``path`` (``init_from``): a fine-tune."""
+        from mirkit.models.checkpoint import file_sha256, load_checkpoint
+
+        source = Path(path)
+        checkpoint = load_checkpoint(source)
+        if checkpoint["arch"] != self.arch:
+            raise ModelError(f"init_from '{source}' holds a {checkpoint['arch']!r} model, not "
+                             f"{self.arch!r}")
+        if self.model_config and dict(checkpoint.get("config") or {}) != self.model_config:
+            raise ModelError(f"init_from '{source}' was built with another model config than "
+                             f"this run's: give the same model section")
+        try:
+            self.model.load_state_dict(checkpoint["state_dict"])
+        except RuntimeError as exc:
+            raise ModelError(f"init_from '{source}': its weights do not fit the model "
+                             f"({str(exc).splitlines()[0]})") from None
+        steps = (checkpoint.get("card") or {}).get("training", {}).get("steps")
+        self.card["init_from"] = {"path": str(source), "sha256": file_sha256(source),
+                                  "steps": steps}
+        if self.is_main:
+            self._log(f"starting from the weights of '{source}'"
+                      + (f" ({steps} steps)" if steps is not None else ""))
 
     # ------------------------------------------------------------------ loop
 
