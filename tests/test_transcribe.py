@@ -380,6 +380,26 @@ def test_bad_option_values_are_usage_errors(audio_dir: Path, tmp_path: Path, opt
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    (["--onset-threshold", "0.3"], "--onset-threshold has no effect with --no-onsets"),
+    (["--reonset-threshold", "0.6"], "--reonset-threshold has no effect with --no-onsets"),
+    (["--onset-threshold", "0.3", "--reonset-threshold", "0.6"],
+     "--onset-threshold and --reonset-threshold have no effect with --no-onsets"),
+])
+def test_onset_thresholds_with_no_onsets_are_usage_errors(audio_dir: Path, tmp_path: Path,
+                                                          options: list[str],
+                                                          message: str) -> None:
+    res = cli(str(audio_dir / "song.wav"), "-o", str(tmp_path / "o"), "--model", TEST_MODEL,
+              "--no-onsets", *options)
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mirkit: error: {message}"), lines
+    assert not (tmp_path / "o").exists()
+    res = cli(str(audio_dir / "song.wav"), "-o", str(tmp_path / "o"), "--model", TEST_MODEL,
+              "--no-onsets", "--frame-threshold", "0.4")
+    assert res.exit_code == 0, res.stderr
+
+
 def test_filename_template(audio_dir: Path, tmp_path: Path) -> None:
     res = cli(str(audio_dir / "song.wav"), "-o", str(tmp_path), "--model", TEST_MODEL,
               "--filename", "{parent}/{track}-notes.{ext}")

@@ -9,6 +9,7 @@ import typer
 
 from mirkit.cli.app import app
 from mirkit.cli.options import RunOptions, command
+from mirkit.errors import ParameterError
 
 COLUMNS = ("notes", "instruments", "duration", "frames", "seconds", "midi")
 DECODE = "Note decoding"
@@ -119,6 +120,15 @@ def transcribe_cmd(
     from mirkit.io.audio import AUDIO_EXTENSIONS
     from mirkit.tasks.transcribe import Transcriber, check_resolution
 
+    if not onsets:
+        moot = [flag for flag, value in (("--onset-threshold", onset_threshold),
+                                         ("--reonset-threshold", reonset_threshold))
+                if value is not None]
+        if moot:
+            raise ParameterError(f"{' and '.join(moot)} {'has' if len(moot) == 1 else 'have'}"
+                                 f" no effect with --no-onsets (notes start at rising edges of "
+                                 f"the frame activity): drop {'it' if len(moot) == 1 else 'them'}"
+                                 f" or the --no-onsets")
     given: dict[str, Any] = {"frame_threshold": frame_threshold,
                              "onset_threshold": onset_threshold, "min_note_ms": min_note_ms,
                              "drum_note_ms": drum_note_ms, "chunk_seconds": chunk_seconds}
