@@ -365,13 +365,7 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
                              f"{key!r}")
         if logits is None or target is None:
             continue
-        y = torch.as_tensor(np.asarray(target) if not isinstance(target, torch.Tensor)
-                            else target).to(device=logits.device, dtype=logits.dtype)
-        if y.dim() == logits.dim() - 1:
-            y = y.unsqueeze(0)
-        if y.shape != logits.shape:
-            raise InputError(f"{key} labels have shape {tuple(y.shape)} but the {term} output "
-                             f"has {tuple(logits.shape)}")
+        y = _target_for(target, logits, key, term)
         pw = None if pos_weight is None else pos_weight.get(term)
         bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none", pos_weight=pw)
         # cells per (item, frame): the class/key axes a "frame" reduction sums over
@@ -401,6 +395,18 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
     return result
 
 
+def _target_for(target: Any, logits: torch.Tensor, key: str, term: str) -> torch.Tensor:
+    """Labels as a tensor like ``logits`` (an unbatched label gains the batch axis)."""
+    y = torch.as_tensor(np.asarray(target) if not isinstance(target, torch.Tensor)
+                        else target).to(device=logits.device, dtype=logits.dtype)
+    if y.dim() == logits.dim() - 1:
+        y = y.unsqueeze(0)
+    if y.shape != logits.shape:
+        raise InputError(f"{key} labels have shape {tuple(y.shape)} but the {term} output "
+                         f"has {tuple(logits.shape)}")
+    return y
+
+
 def _class_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
                 mask: torch.Tensor | None, reduction: Reduction) -> torch.Tensor:
     """The ``class`` term of :func:`losses`: class-axis cross-entropy at sounding cells."""
@@ -410,13 +416,7 @@ def _class_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
         raise ParameterError("loss term 'class' needs the model's 'roll' output")
     if target is None:
         raise InputError("loss term 'class' has a weight but the labels have no 'pianoroll'")
-    y = torch.as_tensor(np.asarray(target) if not isinstance(target, torch.Tensor)
-                        else target).to(device=logits.device, dtype=logits.dtype)
-    if y.dim() == logits.dim() - 1:
-        y = y.unsqueeze(0)
-    if y.shape != logits.shape:
-        raise InputError(f"pianoroll labels have shape {tuple(y.shape)} but the roll output "
-                         f"has {tuple(logits.shape)}")
+    y = _target_for(target, logits, "pianoroll", "roll")
     total = y.sum(dim=1)                                         # (batch, keys, frames)
     sounding = (total > 0).to(logits.dtype)
     share = y / total.clamp(min=1e-12).unsqueeze(1)

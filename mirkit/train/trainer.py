@@ -823,14 +823,7 @@ class Trainer:
                    if k in saved and saved[k] != v]
         if changed and self.is_main:
             self._log(f"resuming with changed settings: {'; '.join(changed)}")
-        if checkpoint["arch"] != self.arch:
-            raise ModelError(f"cannot resume '{self.output_dir / 'last.pt'}': it holds a "
-                             f"{checkpoint['arch']!r} model, not {self.arch!r}")
-        try:
-            self.model.load_state_dict(checkpoint["state_dict"])
-        except RuntimeError as exc:
-            raise ModelError(f"cannot resume '{self.output_dir / 'last.pt'}': its weights "
-                             f"do not fit the model ({str(exc).splitlines()[0]})") from None
+        self._load_weights(checkpoint, f"cannot resume '{self.output_dir / 'last.pt'}':")
         self.optimizer.load_state_dict(ts["optimizer"])
         self.scheduler.load_state_dict(ts["scheduler"])
         if ts.get("scaler") and self.scaler.is_enabled():
@@ -850,23 +843,28 @@ class Trainer:
         self._window = {k: float(v) for k, v in window.get("sums", {}).items()}
         self._window_steps = int(window.get("steps", 0))
 
+    def _load_weights(self, checkpoint: Mapping[str, Any], what: str) -> None:
+        """Load ``checkpoint``'s weights into the model; ``what`` starts the error line."""
+        if checkpoint["arch"] != self.arch:
+            raise ModelError(f"{what} it holds a {checkpoint['arch']!r} model, not "
+                             f"{self.arch!r}")
+        try:
+            self.model.load_state_dict(checkpoint["state_dict"])
+        except RuntimeError as exc:
+            raise ModelError(f"{what} its weights do not fit the model "
+                             f"({str(exc).splitlines()[0]})") from None
+
     def _initialise(self, path: str) -> None:
         """Start from the weights of checkpoint ``path`` (``init_from``): a fine-tune."""
         from mirkit.models.checkpoint import file_sha256, load_checkpoint
 
         source = Path(path)
         checkpoint = load_checkpoint(source)
-        if checkpoint["arch"] != self.arch:
-            raise ModelError(f"init_from '{source}' holds a {checkpoint['arch']!r} model, not "
-                             f"{self.arch!r}")
-        if self.model_config and dict(checkpoint.get("config") or {}) != self.model_config:
+        if (checkpoint["arch"] == self.arch and self.model_config
+                and dict(checkpoint.get("config") or {}) != self.model_config):
             raise ModelError(f"init_from '{source}' was built with another model config than "
                              f"this run's: give the same model section")
-        try:
-            self.model.load_state_dict(checkpoint["state_dict"])
-        except RuntimeError as exc:
-            raise ModelError(f"init_from '{source}': its weights do not fit the model "
-                             f"({str(exc).splitlines()[0]})") from None
+        self._load_weights(checkpoint, f"init_from '{source}':")
         steps = (checkpoint.get("card") or {}).get("training", {}).get("steps")
         self.card["init_from"] = {"path": str(source), "sha256": file_sha256(source),
                                   "steps": steps}
