@@ -361,6 +361,12 @@ def test_init_from_starts_a_new_run_from_a_checkpoint_s_weights(tmp_path: Path) 
                                           "steps": 20}
     rows = read_metrics(tmp_path / "b" / "metrics.csv")
     assert min(int(r["step"]) for r in rows) < 10
+    # a fine-tune of the fine-tune keeps the chain of sources in its card
+    again = make_trainer(tmp_path / "d", max_steps=2, lr=0.005,
+                         init_from=str(tmp_path / "b" / "last.pt"))
+    again.fit()
+    chain = load_checkpoint(tmp_path / "d" / "last.pt")["card"]["init_from"]
+    assert chain["steps"] == 10 and chain["init_from"] == saved["card"]["init_from"]
     # a resume reads last.pt and ignores init_from (its weights have moved on)
     resumed = make_trainer(tmp_path / "b", max_steps=12, lr=0.005, init_from=str(source),
                            resume=True)

@@ -865,9 +865,13 @@ class Trainer:
             raise ModelError(f"init_from '{source}' was built with another model config than "
                              f"this run's: give the same model section")
         self._load_weights(checkpoint, f"init_from '{source}':")
-        steps = (checkpoint.get("card") or {}).get("training", {}).get("steps")
-        self.card["init_from"] = {"path": str(source), "sha256": file_sha256(source),
+        card = checkpoint.get("card") or {}
+        steps = card.get("training", {}).get("steps")
+        origin: dict[str, Any] = {"path": str(source), "sha256": file_sha256(source),
                                   "steps": steps}
+        if "init_from" in card:                     # a fine-tune of a fine-tune: the chain
+            origin["init_from"] = card["init_from"]
+        self.card["init_from"] = origin
         if self.is_main:
             self._log(f"starting from the weights of '{source}'"
                       + (f" ({steps} steps)" if steps is not None else ""))
