@@ -23,7 +23,9 @@ from mirkit.train.transcription import (
     DataOptions,
     RecipeConfig,
     TranscriptionItems,
+    eq_curve_db,
     frame_metrics,
+    random_eq,
 )
 
 TINY = {"model": {"base_channels": 4, "depth": 2},
@@ -66,6 +68,9 @@ def test_config_defaults_and_sections() -> None:
     ({"data": {"drop_stem_prob": 1.5}}, "drop_stem_prob"),
     ({"data": {"level_db": [-10, 3]}}, "clip"),
     ({"data": {"snr_db": [40, 10]}}, "low <= high"),
+    ({"data": {"eq_prob": 1.5}}, "eq_prob"),
+    ({"data": {"eq_db": -1}}, "eq_db"),
+    ({"data": {"eq_tilt_db": 10}}, "per octave"),
     ({"loss": {"ablation": "none"}}, "unknown ablation"),
     ({"loss": {"weights": {"roll": 1}, "ablation": "roll-only"}}, "either weights"),
     ({"loss": {"reduction": "sum"}}, "reduction"),
@@ -123,6 +128,41 @@ def test_dropped_stems_lose_their_labels(data: Path) -> None:
         # the pitch roll follows the remaining pitched classes
         assert np.array_equal(item["pitch_roll"], item["pianoroll"].any(axis=0))
     assert seen == {"violin", "bassoon"}
+
+
+def test_random_eq_applies_its_curve_and_keeps_the_rms() -> None:
+    sr, x = 16000, np.random.default_rng(0).standard_normal(16000)
+    y = random_eq(np.random.default_rng(3), x, sr, max_db=6.0, tilt_db=1.5)
+    assert np.sqrt(np.mean(y ** 2)) == pytest.approx(np.sqrt(np.mean(x ** 2)), rel=1e-9)
+    freqs = np.fft.rfftfreq(len(x), 1 / sr)
+    curve = eq_curve_db(np.random.default_rng(3), freqs, max_db=6.0, tilt_db=1.5)
+    measured = 20 * np.log10(np.abs(np.fft.rfft(y)) / np.abs(np.fft.rfft(x)))
+    # the same curve up to the one RMS-restoring offset
+    offset = measured - curve
+    assert np.ptp(offset) < 1e-6
+    assert np.ptp(curve) > 1.0                     # it did change the timbre
+    # bounds: three bells and a tilt over at most log2(8000 / 1000) = 3 octaves up and
+    # log2(1000 / 40) below
+    assert np.all(np.abs(curve) <= 3 * 6.0 + 1.5 * np.log2(1000 / 40) + 1e-9)
+    flat = eq_curve_db(np.random.default_rng(3), freqs, max_db=0.0, tilt_db=0.0)
+    assert np.all(flat == 0)
+    assert not np.any(random_eq(np.random.default_rng(1), np.zeros(100), sr, max_db=6.0,
+                                tilt_db=1.5))
+
+
+def test_eq_augmentation_changes_only_the_timbre(data: Path) -> None:
+    plain = items(data, augment=True)
+    eq = items(data, augment=True, eq_prob=1.0, eq_db=9.0)
+    neutral = items(data, augment=True, eq_prob=1.0, eq_db=0.0, eq_tilt_db=0.0)
+    changed = 0
+    for i in range(6):
+        a, b, c = plain[i], eq[i], neutral[i]
+        for key in ("pianoroll", "onsets", "pitch_roll", "activity"):
+            assert np.array_equal(a[key], b[key])
+        # a flat EQ leaves the audio as it was: the EQ's draws do not move the others
+        np.testing.assert_allclose(c["audio"], a["audio"], atol=1e-6)
+        changed += not np.allclose(b["audio"], a["audio"], atol=1e-3)
+    assert changed >= 4
 
 
 def test_validation_items_are_the_mixture(data: Path) -> None:

@@ -10,7 +10,12 @@ excerpt of ``clip_seconds`` drawn from the ``train`` split and augmented on the 
 - **level**: the mixture is scaled to a peak uniform in ``level_db`` dBFS, so the model sees
   quiet and loud recordings (its compression uses a fixed reference);
 - **noise**: with probability ``noise_prob``, white or pink noise at an SNR uniform in
-  ``snr_db``.
+  ``snr_db``;
+- **timbre EQ** (off by default): with probability ``eq_prob`` each kept stem goes through a
+  random smooth equaliser (:func:`random_eq`: a spectral tilt of up to ``eq_tilt_db`` dB
+  per octave plus three bell bands of up to ``eq_db`` dB), its RMS kept, so the model sees
+  other renderings of each instrument's spectral envelope than its soundfonts give. It
+  draws from its own random stream, so turning it on changes nothing else in an item.
 
 Item ``i`` of the (virtually endless) training set depends only on ``(seed, i)``, so the
 trainer's exact resume holds (see :mod:`mirkit.train.trainer`). The model computes its
@@ -87,6 +92,12 @@ class DataOptions:
         Probability of adding noise [0.3].
     snr_db : (float, float)
         Range of its signal-to-noise ratio, dB [(15, 50)].
+    eq_prob : float
+        Probability of a random timbre EQ on each kept stem [0.0: off].
+    eq_db : float
+        Largest gain, +- dB, of each of its three bell bands [6.0].
+    eq_tilt_db : float
+        Largest spectral tilt, +- dB per octave [1.5].
     stats_items : int
         Training excerpts measured for the feature statistics [64].
     val_items : int
@@ -101,6 +112,9 @@ class DataOptions:
     level_db: tuple[float, float] = (-30.0, -1.0)
     noise_prob: float = 0.3
     snr_db: tuple[float, float] = (15.0, 50.0)
+    eq_prob: float = 0.0
+    eq_db: float = 6.0
+    eq_tilt_db: float = 1.5
     stats_items: int = 64
     val_items: int = 64
     train_split: str = "train"
@@ -114,7 +128,12 @@ class DataOptions:
             raise bad("clip_seconds", self.clip_seconds, "give 0.5 to 600 seconds")
         if not (isinstance(self.stem_gain_db, int | float) and 0 <= self.stem_gain_db <= 40):
             raise bad("stem_gain_db", self.stem_gain_db, "give 0 to 40 dB")
-        for name in ("drop_stem_prob", "noise_prob"):
+        for name, top in (("eq_db", 24.0), ("eq_tilt_db", 6.0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not (isinstance(v, int | float) and 0 <= v <= top):
+                raise bad(name, v, f"give 0 to {top:g} dB" + (" per octave" if "tilt" in name
+                                                                   else ""))
+        for name in ("drop_stem_prob", "noise_prob", "eq_prob"):
             p = getattr(self, name)
             if not (isinstance(p, int | float) and 0 <= p <= 1):
                 raise bad(name, p, "give a probability in [0, 1]")
@@ -229,6 +248,43 @@ def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return pink / max(float(np.sqrt(np.mean(pink ** 2))), 1e-12)
 
 
+#: Frequency range (Hz) of the centres of :func:`random_eq`'s bell bands.
+EQ_BAND_HZ = (100.0, 6000.0)
+#: Reference frequency (Hz) of its tilt, and the lowest frequency the curve follows.
+EQ_PIVOT_HZ, EQ_FLOOR_HZ = 1000.0, 40.0
+
+
+def eq_curve_db(rng: np.random.Generator, freqs: np.ndarray, *, max_db: float,
+                tilt_db: float) -> np.ndarray:
+    """A random smooth gain curve (dB) at ``freqs`` (Hz): a tilt uniform in ``+-tilt_db``
+    dB per octave about :data:`EQ_PIVOT_HZ` plus three Gaussian bells on the octave axis
+    (centre log-uniform over :data:`EQ_BAND_HZ`, width 0.3 to 1.5 octaves, gain uniform in
+    ``+-max_db``). Below :data:`EQ_FLOOR_HZ` the curve is flat."""
+    octave = np.log2(np.maximum(np.asarray(freqs, dtype=np.float64), EQ_FLOOR_HZ) / EQ_PIVOT_HZ)
+    curve = rng.uniform(-tilt_db, tilt_db) * octave
+    lo, hi = (math.log2(f / EQ_PIVOT_HZ) for f in EQ_BAND_HZ)
+    for _ in range(3):
+        centre, width = rng.uniform(lo, hi), rng.uniform(0.3, 1.5)
+        curve = curve + rng.uniform(-max_db, max_db) * np.exp(-0.5 * ((octave - centre)
+                                                                       / width) ** 2)
+    return curve
+
+
+def random_eq(rng: np.random.Generator, audio: np.ndarray, sr: int, *, max_db: float,
+              tilt_db: float) -> np.ndarray:
+    """``audio`` (1-D) through a random :func:`eq_curve_db` equaliser applied in the
+    frequency domain, scaled back to its RMS (silence stays silence)."""
+    x = np.asarray(audio, dtype=np.float64)
+    if len(x) < 2:
+        return x.copy()
+    spec = np.fft.rfft(x)
+    gain = 10.0 ** (eq_curve_db(rng, np.fft.rfftfreq(len(x), 1.0 / sr), max_db=max_db,
+                                tilt_db=tilt_db) / 20.0)
+    y = np.fft.irfft(spec * gain, len(x))
+    before, after = float(np.sqrt(np.mean(x ** 2))), float(np.sqrt(np.mean(y ** 2)))
+    return y * (before / after) if after > 0 else y
+
+
 class TranscriptionItems:
     """Map-style training or validation items: ``{"audio", "pianoroll", "onsets",
     "pitch_roll", "activity"}`` (float32 audio ``(n,)``, bool label arrays).
@@ -268,8 +324,12 @@ class TranscriptionItems:
     def __len__(self) -> int:
         return self.count
 
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, 1 if self.augment else 2, int(index)])
+    def _rng(self, index: int, stream: int | None = None) -> np.random.Generator:
+        """The random stream of item ``index``: stream 1 (training) or 2 (validation) by
+        default; the timbre EQ draws from stream 3, so that it leaves the others alone."""
+        if stream is None:
+            stream = 1 if self.augment else 2
+        return np.random.default_rng([self.seed, stream, int(index)])
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.count:
@@ -286,25 +346,31 @@ class TranscriptionItems:
         onsets = ex.labels.onsets.copy()
         activity = ex.labels.activity.copy()
         if self.augment:
-            audio = self._remix(ex, rng, pianoroll, onsets, activity)
+            audio = self._remix(ex, rng, index, pianoroll, onsets, activity)
         else:
             audio = ex.mixture[0].astype(np.float64)
         pitch_roll = pianoroll[self.pitched].any(axis=0)
         return {"audio": audio.astype(np.float32), "pianoroll": pianoroll, "onsets": onsets,
                 "pitch_roll": pitch_roll, "activity": activity}
 
-    def _remix(self, ex: Any, rng: np.random.Generator, pianoroll: np.ndarray,
-               onsets: np.ndarray, activity: np.ndarray) -> np.ndarray:
+    def _remix(self, ex: Any, rng: np.random.Generator, index: int,
+               pianoroll: np.ndarray, onsets: np.ndarray, activity: np.ndarray
+               ) -> np.ndarray:
         opt = self.options
         names = list(ex.stems)
         keep = rng.random(len(names)) >= opt.drop_stem_prob
         if names and not keep.any():
             keep[int(rng.integers(len(names)))] = True
         audio = np.zeros(ex.n_samples, dtype=np.float64)
+        eq_rng = self._rng(index, stream=3) if opt.eq_prob > 0 else None
         for name, kept in zip(names, keep, strict=True):
             gain = _db(rng.uniform(-opt.stem_gain_db, opt.stem_gain_db))
             if kept:
-                audio += gain * ex.stems[name][0]
+                stem = ex.stems[name][0]
+                if eq_rng is not None and eq_rng.random() < opt.eq_prob:
+                    stem = random_eq(eq_rng, stem, self.sr, max_db=opt.eq_db,
+                                     tilt_db=opt.eq_tilt_db)
+                audio += gain * stem
             elif name in self.index:
                 k = self.index[name]
                 pianoroll[k] = False
