@@ -288,6 +288,35 @@ def test_cli_train(data: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2
 
 
+def test_cli_train_warns_of_more_threads_than_cores(
+        data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    import mirkit.cli.train as cli_train
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    before = torch.get_num_threads()
+    monkeypatch.setattr(cli_train, "available_cores", lambda: 1)
+    args = ["train", "transcribe", "--data", str(data), "--config", str(config),
+            "--max-steps", "1", "--threads", "2"]
+    try:
+        res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "a")])
+        assert res.exit_code == 0, res.output
+        assert res.stderr.count("warning: --threads: 2 threads on 1 available CPU") == 1
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+        monkeypatch.setattr(cli_train, "available_cores", lambda: 2)
+        res = CliRunner().invoke(app, [*args[:-1], "1", "-o", str(tmp_path / "b")])
+        assert res.exit_code == 0, res.output
+        assert "warning" not in res.stderr
+        res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "c")])
+        assert res.exit_code == 0, res.output
+        assert "2 threads x 2 processes on 2 available CPU cores" in res.stderr
+        assert "give at most 1" in res.stderr
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.slow
 def test_cli_train_under_torchrun(data: Path, tmp_path: Path) -> None:
     import os

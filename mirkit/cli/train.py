@@ -64,6 +64,7 @@ def train_cmd(
         import torch
 
         torch.set_num_threads(run.threads)
+        _warn_oversubscription(run.threads)
     overrides: dict[str, object] = {"device": run.device}
     if max_steps is not None:
         overrides["max_steps"] = max_steps
@@ -82,3 +83,32 @@ def train_cmd(
                   "best_checkpoint": str(result.best) if result.best else None})
     reporter.close()
     return 0
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _warn_oversubscription(threads: int) -> None:
+    """One warning when ``threads`` per process, times the processes torchrun starts on
+    this machine, exceed the cores: the threads then wait on each other and a run is
+    slower than with fewer."""
+    import os
+    import warnings
+
+    try:
+        procs = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        procs = 1
+    cores = available_cores()
+    if threads * procs > cores:
+        who = f"{threads} threads x {procs} processes" if procs > 1 else f"{threads} threads"
+        warnings.warn(f"--threads: {who} on {cores} available CPU cores; threads beyond the "
+                      "cores slow training down, give at most "
+                      f"{max(1, cores // procs)}", stacklevel=2)
