@@ -206,6 +206,39 @@ def test_class_loss_is_cross_entropy_over_classes_at_sounding_cells() -> None:
         losses({"roll": logits}, {"onsets": y}, weights={"class": 1.0})
 
 
+def test_reonset_loss_weighs_only_onsets_on_a_key_that_was_sounding() -> None:
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randn(2, 3, 88, 6, generator=g, requires_grad=True)
+    roll = torch.zeros(2, 3, 88, 6)
+    on = torch.zeros(2, 3, 88, 6)
+    roll[0, 1, 40, 0:3] = on[0, 1, 40, 0] = 1      # a note from silence: not a re-onset
+    roll[0, 1, 40, 3:6] = on[0, 1, 40, 3] = 1      # the same key again, legato: re-onset
+    roll[1, 0, 50, 2:4] = on[1, 0, 50, 2] = 1      # a new note
+    roll[1, 2, 50, 0:2] = 1                        # another class held the key: not this one's
+    roll[1, 0, 50, 4:6] = on[1, 0, 50, 5] = 1      # onset inside its own note: re-onset
+    y = {"pianoroll": roll, "onsets": on}
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits.detach().double(), on.double(), reduction="none")
+    cells = [bce[0, 1, 40, 3], bce[1, 0, 50, 5]]
+    mean = losses({"onset": logits}, y, weights={"reonset": 1.0})
+    assert float(mean["reonset"].detach()) == pytest.approx(float(sum(cells)) / 2, rel=1e-6)
+    frame = losses({"onset": logits}, y, weights={"reonset": 3.0}, reduction="frame")
+    assert float(frame["reonset"].detach()) == pytest.approx(float(sum(cells)) / 12, rel=1e-6)
+    assert float(frame["total"].detach()) == pytest.approx(
+        3 * float(frame["reonset"].detach()), rel=1e-6)
+    frame["total"].backward()
+    grad = logits.grad
+    assert grad is not None
+    assert set(map(tuple, grad.nonzero().tolist())) == {(0, 1, 40, 3), (1, 0, 50, 5)}
+    assert float(grad[0, 1, 40, 3]) < 0                   # pushed towards an onset
+    mask = torch.tensor([[True] * 6, [True] * 5 + [False]])
+    masked = losses({"onset": logits}, y, weights={"reonset": 1.0}, mask=mask)
+    assert float(masked["reonset"].detach()) == pytest.approx(float(cells[0]), rel=1e-6)
+    assert "reonset" not in losses({"onset": logits}, y, weights={"onset": 1.0})
+    with pytest.raises(InputError, match="onsets"):
+        losses({"onset": logits}, {"pianoroll": roll}, weights={"reonset": 1.0})
+
+
 def test_frame_labels_work_as_labels() -> None:
     frames = n_frames(C.SAMPLE_RATE * 2, C.HOP)
     lab = notes_to_labels([0.1, 0.5], [0.9, 1.5], [60, 40], ["piano", "drums"],

@@ -309,6 +309,9 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
     sounds, against the pianoroll labels normalised over the classes (a unison of two
     instruments is a 50/50 target): it trains *which* instrument plays a sounding key
     directly, the choice the ``pitch-first`` decoder makes per note.
+    The ``reonset`` term (weight 0 by default) is the onset BCE again, at re-articulation
+    cells only (an onset on a key that sounded in the frame before): extra weight for the
+    repeated notes played legato, the onsets a held key hides.
 
     Parameters
     ----------
@@ -320,7 +323,8 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
         as tensors or arrays (an unbatched :class:`~mirkit.features.pianoroll.FrameLabels`
         counts as batch 1). Labels of terms with weight 0 may be missing.
     weights : dict, optional
-        Weight of each term (``roll``, ``pitch``, ``instrument``, ``onset``, ``class``;
+        Weight of each term (``roll``, ``pitch``, ``instrument``, ``onset``, ``class``,
+        ``reonset``;
         missing keys count 0). Default :data:`~mirkit.models.transcription_constants.LOSS_WEIGHTS`;
         the paper's ablations are :func:`~mirkit.models.transcription_constants.ablation_weights`.
     mask : torch.Tensor, optional, shape (batch, T), bool
@@ -333,7 +337,8 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
         the BCE is summed over the class and key axes and averaged over batch and frames,
         so one wrong cell weighs the same in every term (the roll, with 17 x 88 cells per
         frame, is then not drowned by the pooled terms). The ``class`` term is the mean
-        over sounding cells (``"mean"``) or summed over keys and averaged over frames.
+        over sounding cells (``"mean"``) or summed over keys and averaged over frames; the
+        ``reonset`` term likewise over its re-articulation cells.
 
     Returns
     -------
@@ -389,6 +394,11 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
         value = _class_loss(outputs, labels, mask=mask, reduction=reduction)
         result["class"] = value
         total = weight * value if total is None else total + weight * value
+    weight = float(w.get("reonset", 0.0))
+    if weight > 0:
+        value = _reonset_loss(outputs, labels, mask=mask, reduction=reduction)
+        result["reonset"] = value
+        total = weight * value if total is None else total + weight * value
     if total is None:
         raise ParameterError(f"every loss weight is 0 ({w}): nothing to train")
     result["total"] = total
@@ -432,6 +442,39 @@ def _class_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
     if reduction == "frame":
         return ce.sum() / frames.sum().clamp(min=1.0)
     return ce.sum() / sounding.sum().clamp(min=1.0)
+
+
+def _reonset_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
+                  mask: torch.Tensor | None, reduction: Reduction) -> torch.Tensor:
+    """The ``reonset`` term of :func:`losses`: onset BCE at re-articulations only.
+
+    A re-articulation cell is an onset label on a (class, key) whose pianoroll label is on
+    in the frame before (a repeated note played legato, or a new note while the key still
+    sounds). The onset term already covers these cells; this term adds weight to them.
+    """
+    logits = outputs.get("onset")
+    onsets, roll = _label(labels, "onsets"), _label(labels, "pianoroll")
+    if logits is None:
+        raise ParameterError("loss term 'reonset' needs the model's 'onset' output "
+                             "(onset_head=False?)")
+    if onsets is None or roll is None:
+        raise InputError("loss term 'reonset' has a weight but the labels lack 'onsets' or "
+                         "'pianoroll'")
+    y = _target_for(onsets, logits, "onsets", "onset")
+    r = _target_for(roll, logits, "pianoroll", "onset")
+    cells = torch.zeros_like(y)
+    cells[..., 1:] = ((y[..., 1:] > 0) & (r[..., :-1] > 0)).to(y.dtype)
+    frames = torch.ones_like(y[:, 0, 0, :])                      # (batch, frames)
+    if mask is not None:
+        if mask.shape != frames.shape:
+            raise InputError(f"mask shape {tuple(mask.shape)} is not (batch, frames) = "
+                             f"{tuple(frames.shape)}")
+        frames = mask.to(y.dtype)
+        cells = cells * frames.reshape(frames.shape[0], 1, 1, frames.shape[1])
+    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none") * cells
+    if reduction == "frame":
+        return bce.sum() / frames.sum().clamp(min=1.0)
+    return bce.sum() / cells.sum().clamp(min=1.0)
 
 
 # ---------------------------------------------------------------------- registry

@@ -52,8 +52,9 @@ LOSS_LABELS: dict[str, str] = {"roll": "pianoroll", "onset": "onsets", "pitch": 
                                "instrument": "activity"}
 #: Loss terms beyond the BCE ones: ``class``, the cross-entropy over the class axis of the
 #: ``roll`` logits at every sounding (key, frame) cell (which instrument plays this key),
-#: trained against the pianoroll labels. Weight 0 unless a config sets it.
-EXTRA_LOSS_TERMS: tuple[str, ...] = ("class",)
+#: trained against the pianoroll labels; ``reonset``, the onset BCE again at re-articulation
+#: cells (an onset on a key sounding in the frame before). Weight 0 unless a config sets them.
+EXTRA_LOSS_TERMS: tuple[str, ...] = ("class", "reonset")
 #: Default loss weights: the paper's three BCE terms plus the onset term.
 LOSS_WEIGHTS: dict[str, float] = {"roll": 1.0, "pitch": 1.0, "instrument": 1.0, "onset": 1.0}
 #: The paper's Table 2 variants (which of the three terms train the roll); the onset term

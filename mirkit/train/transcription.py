@@ -205,7 +205,7 @@ class RecipeConfig:
         if "weights" in loss:
             if not isinstance(loss["weights"], Mapping):
                 raise ParameterError("loss.weights must map terms (roll, pitch, instrument, "
-                                     "onset, class) to numbers")
+                                     "onset, class, reonset) to numbers")
             weights = {str(k): float(v) for k, v in loss["weights"].items()}
         else:
             weights = C.ablation_weights(str(loss.get("ablation", "multitask")),
