@@ -389,16 +389,12 @@ def losses(outputs: Mapping[str, torch.Tensor], labels: Any, *,
             total = weight * value if total is None else total + weight * value
         else:
             result[term] = value.detach()
-    weight = float(w.get("class", 0.0))
-    if weight > 0:
-        value = _class_loss(outputs, labels, mask=mask, reduction=reduction)
-        result["class"] = value
-        total = weight * value if total is None else total + weight * value
-    weight = float(w.get("reonset", 0.0))
-    if weight > 0:
-        value = _reonset_loss(outputs, labels, mask=mask, reduction=reduction)
-        result["reonset"] = value
-        total = weight * value if total is None else total + weight * value
+    for term, term_loss in (("class", _class_loss), ("reonset", _reonset_loss)):
+        weight = float(w.get(term, 0.0))
+        if weight > 0:
+            value = term_loss(outputs, labels, mask=mask, reduction=reduction)
+            result[term] = value
+            total = weight * value if total is None else total + weight * value
     if total is None:
         raise ParameterError(f"every loss weight is 0 ({w}): nothing to train")
     result["total"] = total
@@ -417,6 +413,16 @@ def _target_for(target: Any, logits: torch.Tensor, key: str, term: str) -> torch
     return y
 
 
+def _frame_weights(mask: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    """``(batch, frames)`` weights of the frames that count: ``mask`` checked, or all ones."""
+    if mask is None:
+        return torch.ones_like(like)
+    if mask.shape != like.shape:
+        raise InputError(f"mask shape {tuple(mask.shape)} is not (batch, frames) = "
+                         f"{tuple(like.shape)}")
+    return mask.to(like.dtype)
+
+
 def _class_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
                 mask: torch.Tensor | None, reduction: Reduction) -> torch.Tensor:
     """The ``class`` term of :func:`losses`: class-axis cross-entropy at sounding cells."""
@@ -431,12 +437,8 @@ def _class_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
     sounding = (total > 0).to(logits.dtype)
     share = y / total.clamp(min=1e-12).unsqueeze(1)
     ce = -(share * F.log_softmax(logits, dim=1)).sum(dim=1) * sounding
-    frames = torch.ones_like(ce[:, 0, :])                        # (batch, frames)
+    frames = _frame_weights(mask, ce[:, 0, :])
     if mask is not None:
-        if mask.shape != frames.shape:
-            raise InputError(f"mask shape {tuple(mask.shape)} is not (batch, frames) = "
-                             f"{tuple(frames.shape)}")
-        frames = mask.to(ce.dtype)
         ce = ce * frames.unsqueeze(1)
         sounding = sounding * frames.unsqueeze(1)
     if reduction == "frame":
@@ -464,12 +466,8 @@ def _reonset_loss(outputs: Mapping[str, torch.Tensor], labels: Any, *,
     r = _target_for(roll, logits, "pianoroll", "onset")
     cells = torch.zeros_like(y)
     cells[..., 1:] = ((y[..., 1:] > 0) & (r[..., :-1] > 0)).to(y.dtype)
-    frames = torch.ones_like(y[:, 0, 0, :])                      # (batch, frames)
+    frames = _frame_weights(mask, y[:, 0, 0, :])
     if mask is not None:
-        if mask.shape != frames.shape:
-            raise InputError(f"mask shape {tuple(mask.shape)} is not (batch, frames) = "
-                             f"{tuple(frames.shape)}")
-        frames = mask.to(y.dtype)
         cells = cells * frames.reshape(frames.shape[0], 1, 1, frames.shape[1])
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none") * cells
     if reduction == "frame":
