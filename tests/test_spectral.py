@@ -11,7 +11,7 @@ import torch
 
 from mirkit.errors import InputError, ParameterError
 from mirkit.features.pianoroll import n_frames
-from mirkit.features.spectral import CQT, LogCQT, log_compress, semitone_layout
+from mirkit.features.spectral import CQT, LogCQT, cqt_max_bins, log_compress, semitone_layout
 
 SR, HOP = 16000, 512
 
@@ -193,3 +193,19 @@ def test_cuda_matches_cpu(cqt: CQT, rng: np.random.Generator) -> None:
     assert on_gpu.device.type == "cuda"
     err = (on_gpu.cpu() - cqt(y)).abs() / cqt(y).amax(dim=-1, keepdim=True)
     assert float(err.max()) < 1e-4
+
+
+@pytest.mark.parametrize(("sr", "fmin", "bpo"), [(16000, 27.5, 12), (16000, 13.75, 12),
+                                                 (22050, 32.7, 36), (8000, 100.0, 24)])
+def test_cqt_max_bins_is_the_nyquist_limit(sr: int, fmin: float, bpo: int) -> None:
+    n = cqt_max_bins(sr, fmin, bpo)
+    CQT(sr=sr, fmin=fmin, n_bins=n, bins_per_octave=bpo)          # fits
+    with pytest.raises(ParameterError, match="Nyquist"):
+        CQT(sr=sr, fmin=fmin, n_bins=n + 1, bins_per_octave=bpo)
+
+
+def test_cqt_max_bins_edge_cases() -> None:
+    assert cqt_max_bins(16000, 27.5, 12) == 98                    # A0 up to A#8
+    assert cqt_max_bins(16000, 7900.0, 12) == 0
+    with pytest.raises(ParameterError):
+        cqt_max_bins(16000, 0.0, 12)

@@ -390,6 +390,48 @@ def test_init_from_errors(tmp_path: Path) -> None:
                 output_dir=tmp_path / "z", arch="tiny-mlp", model_config=other, quiet=True)
 
 
+class WiderNet(TinyNet):
+    """TinyNet that can start from a narrower TinyNet: the old hidden units are copied, the
+    new ones get zero output weights (what a ``grow_from`` hook is for)."""
+
+    def grow_from(self, state: dict[str, torch.Tensor], config: dict[str, Any]) -> None:
+        if config["hidden"] > self.net[0].out_features:
+            raise ParameterError("cannot shrink")
+        h = config["hidden"]
+        with torch.no_grad():
+            for p in self.parameters():
+                p.zero_()
+            self.net[0].weight[:h] = state["net.0.weight"]
+            self.net[0].bias[:h] = state["net.0.bias"]
+            self.net[3].weight[:, :h] = state["net.3.weight"]
+            self.net[3].bias.copy_(state["net.3.bias"])
+
+
+def test_init_from_grows_a_model_that_knows_how(tmp_path: Path) -> None:
+    make_trainer(tmp_path / "a", max_steps=5).fit()
+    source = tmp_path / "a" / "last.pt"
+    small = load_checkpoint(source)
+    wide = {**MODEL_CONFIG, "hidden": 24}
+
+    def trainer(config: dict[str, Any], out: str) -> Trainer:
+        return Trainer(lambda: WiderNet(**config), make_data(96, seed=1),
+                       make_data(30, seed=2), loss_fn=loss_fn, eval_fn=eval_fn,
+                       config={**BASE, "init_from": str(source), "max_steps": 2},
+                       output_dir=tmp_path / out, arch="tiny-mlp", model_config=config,
+                       quiet=True)
+
+    grown = trainer(wide, "b")
+    x = torch.randn(5, 8)
+    before = TinyNet(**MODEL_CONFIG).eval()
+    before.load_state_dict(small["state_dict"])
+    with torch.no_grad():
+        torch.testing.assert_close(unwrap(grown.model).eval()(x), before(x))
+    assert grown.card["init_from"]["path"] == str(source)
+    narrow = {**MODEL_CONFIG, "hidden": 8}
+    with pytest.raises(ModelError, match="cannot grow from it .cannot shrink."):
+        trainer(narrow, "c")
+
+
 def test_config_files(tmp_path: Path) -> None:
     yml = tmp_path / "train.yaml"
     yml.write_text("lr: 1e-3\nbetas: [0.8, 0.9]\nearly_stopping:\n  metric: f1\n  mode: max\n")

@@ -67,15 +67,28 @@ def thresholds(audio_dir: Path) -> dict[str, float]:
     return {"frame": class_quantile(res.roll, 8), "onset": class_quantile(res.onset, 3)}
 
 
-def sensitive_model() -> Any:
+def sensitive_model(harmonics: list[float] | None = None) -> Any:
     """The test model with inputs scaled up and output biases at 0: probabilities spread
-    around 0.5 and depend strongly on the input, so numerical checks can fail."""
+    around 0.5 and depend strongly on the input, so numerical checks can fail. With
+    ``harmonics``, the same model grown to a harmonic-stacked input whose new channels get
+    random weights (so that they matter)."""
+    import dataclasses
+
     import torch
 
     from mirkit.models.registry import load_model
+    from mirkit.models.transcription import TranscriptionUNet
 
     loaded = load_model(TEST_MODEL)
-    loaded.module.set_feature_stats(np.full(88, 0.5), np.full(88, 0.05))
+    if harmonics is not None:
+        module = TranscriptionUNet(**{**loaded.config, "harmonics": harmonics})
+        module.grow_from(loaded.module.state_dict(), loaded.config)
+        with torch.no_grad():
+            torch.manual_seed(0)
+            module.enc[0].conv1.weight.add_(0.3 * torch.randn_like(module.enc[0].conv1.weight))
+        loaded = dataclasses.replace(loaded, module=module.eval(), config=module.config)
+    n = loaded.module.n_input_bins
+    loaded.module.set_feature_stats(np.full(n, 0.5), np.full(n, 0.05))
     with torch.no_grad():
         loaded.module.roll_head.bias.zero_()
         loaded.module.onset_head[-1].bias.zero_()
@@ -186,11 +199,14 @@ def _reference(t: Transcriber, audio: np.ndarray) -> dict[str, np.ndarray]:
     return {k: torch.sigmoid(v[0, ..., c:c + n_frames]).numpy() for k, v in out.items()}
 
 
-def test_chunked_equals_whole_signal(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("harmonics", [None, [0.5, 1, 2, 3]])
+def test_chunked_equals_whole_signal(rng: np.random.Generator,
+                                     harmonics: list[float] | None) -> None:
     audio = signal(rng, 2.5)
-    whole = Transcriber(sensitive_model(), device="cpu", chunk_seconds=1000.0, min_note_ms=0)
-    small = Transcriber(sensitive_model(), device="cpu", chunk_seconds=0.5, batch_size=3,
+    whole = Transcriber(sensitive_model(harmonics), device="cpu", chunk_seconds=1000.0,
                         min_note_ms=0)
+    small = Transcriber(sensitive_model(harmonics), device="cpu", chunk_seconds=0.5,
+                        batch_size=3, min_note_ms=0)
     assert small.chunk_frames == 16                                 # several windows
     a = whole.transcribe(audio, sr=SR, keep_rolls=True)
     b = small.transcribe(audio, sr=SR, keep_rolls=True)

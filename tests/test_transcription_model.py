@@ -340,3 +340,77 @@ def test_fused_batchnorm_gives_the_same_outputs() -> None:
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     for key in want:
         torch.testing.assert_close(got[key], want[key], atol=1e-4, rtol=1e-4)
+
+
+# ------------------------------------------------------------------ harmonic stacking
+
+
+def test_plain_model_config_has_no_harmonics_key() -> None:
+    model = tiny()
+    assert "harmonics" not in model.config and model.n_input_bins == 88
+    assert model.enc[0].conv1.in_channels == 1
+
+
+@pytest.mark.parametrize(("harmonics", "bins", "offset"),
+                         [([1, 2, 3], 98, 0), ([0.5, 1, 2, 3, 4, 5, 6, 7, 8], 110, 12)])
+def test_harmonic_stack_layout(harmonics: list[float], bins: int, offset: int) -> None:
+    """Channel j at key k holds input bin offset + k + round(12 log2 h_j); zeros above the
+    input, whose top bin lies below Nyquist (98 bins from A0 at 16 kHz)."""
+    model = tiny(harmonics=harmonics)
+    assert model.n_input_bins == bins and model.key_offset == offset
+    assert model.config["harmonics"] == [float(h) for h in harmonics]
+    assert model.enc[0].conv1.in_channels == len(harmonics)
+    front = model.frontend()
+    assert front.cqt.n_bins == bins
+    assert front.cqt.freqs[offset] == pytest.approx(27.5)
+    x = torch.arange(bins, dtype=torch.float32)[None, :, None].repeat(2, 1, 3)
+    stack = model._stack(x)
+    assert stack.shape == (2, len(harmonics), 88, 3)
+    for j, h in enumerate(harmonics):
+        shift = round(12 * np.log2(h))
+        want = np.arange(88) + offset + shift
+        want = np.where(want < bins, want, 0).astype(np.float32)
+        np.testing.assert_array_equal(stack[0, j, :, 1].numpy(), want)
+    out = model.eval()(front(torch.randn(C.SAMPLE_RATE))[None])
+    assert out["roll"].shape == (1, 3, 88, n_frames(C.SAMPLE_RATE, C.HOP))
+
+
+def test_grown_model_computes_what_the_plain_one_did(rng: np.random.Generator) -> None:
+    plain = tiny()
+    plain.set_feature_stats(rng.normal(size=88), rng.uniform(0.5, 2, 88))
+    plain.train()
+    for _ in range(2):                              # move the batch-norm statistics
+        plain(torch.randn(2, 88, 40))
+    plain.eval()
+    grown = tiny(harmonics=[0.5, 1, 2, 3])
+    grown.grow_from(plain.state_dict(), plain.config)
+    grown.eval()
+    audio = torch.from_numpy(rng.normal(0, 0.1, C.SAMPLE_RATE * 2).astype(np.float32))
+    f_plain, f_grown = plain.frontend()(audio), grown.frontend()(audio)
+    torch.testing.assert_close(f_grown[12:100], f_plain, atol=1e-6, rtol=0)
+    with torch.no_grad():
+        a, b = plain(f_plain[None]), grown(f_grown[None])
+        for key in a:
+            torch.testing.assert_close(b[key], a[key], atol=1e-5, rtol=0)
+        # the new channels are live: their weights get gradients and change the outputs
+        grown.enc[0].conv1.weight[:, 0].fill_(0.5)
+        assert (grown(f_grown[None])["roll"] - a["roll"]).abs().max() > 1e-3
+
+
+def test_grow_from_refuses_other_models() -> None:
+    plain = tiny()
+    with pytest.raises(ParameterError, match="differs only in harmonics"):
+        tiny(harmonics=[1, 2], base_channels=8).grow_from(plain.state_dict(), plain.config)
+    wide = tiny(harmonics=[1, 2, 3])
+    with pytest.raises(ParameterError, match="subset"):
+        tiny(harmonics=[1, 2]).grow_from(wide.state_dict(), wide.config)
+    same = tiny(harmonics=[1, 2])
+    same.grow_from(tiny(harmonics=[1, 2]).state_dict(), same.config)     # a plain load
+
+
+@pytest.mark.parametrize("harmonics", [[], [2, 3], [1, 1, 2], [1, -2], [1, float("nan")]])
+def test_bad_harmonics(harmonics: list[float]) -> None:
+    with pytest.raises(ParameterError, match="harmonics"):
+        tiny(harmonics=harmonics)
+    with pytest.raises(ParameterError, match="Nyquist"):
+        tiny(harmonics=[1, 2], sr=8000)

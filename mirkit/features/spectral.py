@@ -68,6 +68,24 @@ def semitone_layout(bins_per_semitone: int = 1, *, lowest_midi: int = 21,
     return fmin, n_semitones * bins_per_semitone, bpo
 
 
+def cqt_max_bins(sr: int, fmin: float, bins_per_octave: int, *,
+                 filter_scale: float = 1.0) -> int:
+    """The most bins a :class:`CQT` from ``fmin`` can have: the top band edge must lie at or
+    below the Nyquist frequency (0 when even the first bin's band crosses it)."""
+    if sr <= 0 or fmin <= 0 or bins_per_octave < 1 or filter_scale <= 0:
+        raise ParameterError(f"cqt_max_bins needs sr, fmin, bins_per_octave and filter_scale "
+                             f"> 0, got {sr}, {fmin}, {bins_per_octave}, {filter_scale}")
+    r2 = 2.0 ** (2.0 / bins_per_octave)
+    q = filter_scale * (r2 + 1.0) / (r2 - 1.0)
+    top = sr / 2.0 / (1.0 + 0.5 * HANN_BANDWIDTH / q)      # highest admissible centre
+    if top < fmin:
+        return 0
+    n = int(math.floor(bins_per_octave * math.log2(top / fmin) + 1e-9)) + 1
+    while n > 0 and fmin * 2.0 ** ((n - 1) / bins_per_octave) > top:   # float guard
+        n -= 1
+    return n
+
+
 def _halfband_filter(passband_fraction: float, stopband_db: float) -> NDArray[np.float64]:
     """Zero-phase low-pass for decimation by 2 (odd length, unit DC gain).
 

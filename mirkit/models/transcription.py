@@ -11,7 +11,9 @@ Shapes (``K`` classes, ``B`` CQT bins = 88 x bins per semitone, ``T`` frames):
 
 - input: ``(batch, B, T)`` log-CQT (:meth:`TranscriptionUNet.frontend` computes it from
   audio), standardised per bin with the stored ``feature_mean`` / ``feature_std`` buffers
-  (identity until :meth:`TranscriptionUNet.set_feature_stats` is called);
+  (identity until :meth:`TranscriptionUNet.set_feature_stats` is called); with
+  ``harmonics`` the CQT reaches further up (``n_input_bins`` bins, at most to Nyquist) and
+  the model stacks it as one input channel per harmonic (a harmonic CQT, below);
 - outputs, all logits: ``roll`` and ``onset`` ``(batch, K, 88, T)``, ``pitch``
   ``(batch, 88, T)``, ``instrument`` ``(batch, K, T)``.
 
@@ -23,6 +25,14 @@ free of overflow; the gradient reaches the arg-max entry only (multiple-instance
 (``log(1-P) = -sum softplus(l_i)``), which passes gradient to every entry. Drum classes are
 left out of the pitch pooling, as :func:`mirkit.features.pianoroll.notes_to_labels` leaves
 them out of the pitch roll.
+
+Harmonic stacking (``harmonics``, after Bittner et al.'s HCQT, as in basic-pitch): input
+channel ``j`` holds, at key ``k``, the CQT bin ``harmonics[j]`` times the key's frequency
+(rounded to the nearest bin), so a 3x3 convolution at full resolution sees each key's
+harmonic amplitudes, the cue that tells timbres apart; bins above the Nyquist frequency
+are zeros (after standardisation). ``harmonics=(1,)`` (the default) is the paper's input.
+:meth:`TranscriptionUNet.grow_from` starts a harmonic model from the weights of a plain one
+with the new channels' weights at zero, so it computes exactly what the plain one did.
 
 Registry contract: the registry (:mod:`mirkit.models.registry`) imports this module on
 first use and calls :func:`register`, which registers the architecture factory
@@ -43,7 +53,7 @@ from torch.nn import functional as F
 
 from mirkit.data.instruments import BY_NAME, CLASSES
 from mirkit.errors import InputError, ParameterError
-from mirkit.features.spectral import LogCQT, semitone_layout
+from mirkit.features.spectral import LogCQT, cqt_max_bins, semitone_layout
 from mirkit.models import transcription_constants as C
 
 Pool = Literal["max", "noisy_or"]
@@ -137,6 +147,9 @@ class TranscriptionUNet(nn.Module):
     compression : dict, optional
         :func:`mirkit.features.spectral.log_compress` options of the input features
         (default :data:`mirkit.models.transcription_constants.COMPRESSION`).
+    harmonics : sequence of float
+        Harmonic-stacked input (see the module docstring); must contain 1. The default
+        ``(1,)`` is the single-channel CQT (and is left out of ``config``).
     """
 
     pitched: torch.Tensor
@@ -148,7 +161,8 @@ class TranscriptionUNet(nn.Module):
                  onset_head: bool = True, drum_classes: Sequence[int] | None = None,
                  pool: Pool = "max", input_skip: bool = True,
                  leaky_slope: float = C.LEAKY_SLOPE, sr: int = C.SAMPLE_RATE,
-                 hop: int = C.HOP, compression: Mapping[str, Any] | None = None) -> None:
+                 hop: int = C.HOP, compression: Mapping[str, Any] | None = None,
+                 harmonics: Sequence[float] = (1.0,)) -> None:
         super().__init__()
         if n_classes < 1:
             raise ParameterError(f"n_classes {n_classes} must be >= 1")
@@ -166,14 +180,33 @@ class TranscriptionUNet(nn.Module):
         pitched = [i for i in range(n_classes) if i not in drums]
         if not pitched:
             raise ParameterError("every class is a drum class: the pitch roll would be empty")
+        harm = [float(h) for h in harmonics]
+        if (not harm or 1.0 not in harm or len(set(harm)) != len(harm)
+                or any(not np.isfinite(h) or h <= 0 for h in harm)):
+            raise ParameterError(f"harmonics {harm} must be distinct positive numbers that "
+                                 f"include 1")
         self.config: dict[str, Any] = {
             "n_classes": n_classes, "n_bins": n_bins, "base_channels": base_channels,
             "depth": depth, "onset_head": onset_head, "drum_classes": list(drums),
             "pool": pool, "input_skip": input_skip, "leaky_slope": leaky_slope, "sr": sr,
             "hop": hop, "compression": dict(C.COMPRESSION if compression is None
                                             else compression)}
+        if harm != [1.0]:
+            self.config["harmonics"] = harm
         self.n_classes, self.n_bins, self.depth = n_classes, n_bins, depth
         self.bins_per_semitone = n_bins // C.N_KEYS
+        self.harmonics = harm
+        bpo = 12 * self.bins_per_semitone
+        #: bin offset of each harmonic from its key, and of the keys in the stacked axis
+        self.harmonic_shifts = [int(round(bpo * np.log2(h))) for h in harm]
+        self.key_offset = -min(0, *self.harmonic_shifts)
+        #: bins the frontend computes (and the model takes): up to Nyquist at most
+        fmin, _, _ = self._layout()
+        wanted = self.key_offset + n_bins + max(0, *self.harmonic_shifts)
+        self.n_input_bins = min(wanted, cqt_max_bins(sr, fmin, bpo))
+        if self.n_input_bins < self.key_offset + n_bins:
+            raise ParameterError(f"harmonics {harm}: the keys' own bins would lie above the "
+                                 f"Nyquist frequency at sr={sr}")
         self.pool: Pool = pool
         self.input_skip = input_skip
         #: Frame counts are padded to a multiple of this inside :meth:`forward`; chunks that
@@ -181,12 +214,12 @@ class TranscriptionUNet(nn.Module):
         self.frame_multiple = 2 ** depth
         self.register_buffer("pitched", torch.tensor(pitched, dtype=torch.long),
                              persistent=False)
-        self.register_buffer("feature_mean", torch.zeros(n_bins))
-        self.register_buffer("feature_std", torch.ones(n_bins))
+        self.register_buffer("feature_mean", torch.zeros(self.n_input_bins))
+        self.register_buffer("feature_std", torch.ones(self.n_input_bins))
 
         ch = [base_channels * 2 ** i for i in range(depth)]
         s = leaky_slope
-        self.enc = nn.ModuleList(_ResBlock(1 if i == 0 else ch[i - 1], ch[i], s)
+        self.enc = nn.ModuleList(_ResBlock(len(harm) if i == 0 else ch[i - 1], ch[i], s)
                                  for i in range(depth))
         self.down = nn.ModuleList(nn.Conv2d(c, c, 2, stride=2) for c in ch)
         self.skip = nn.ModuleList(_ConvBNAct(c, c, s) for c in ch[:-1])
@@ -214,22 +247,72 @@ class TranscriptionUNet(nn.Module):
         """Store the per-bin mean and standard deviation of the training features."""
         m = torch.as_tensor(np.asarray(mean, dtype=np.float32)).reshape(-1)
         sd = torch.as_tensor(np.asarray(std, dtype=np.float32)).reshape(-1)
-        if m.numel() != self.n_bins or sd.numel() != self.n_bins:
-            raise ParameterError(f"feature stats need {self.n_bins} values each, got "
+        if m.numel() != self.n_input_bins or sd.numel() != self.n_input_bins:
+            raise ParameterError(f"feature stats need {self.n_input_bins} values each, got "
                                  f"{m.numel()} means and {sd.numel()} deviations")
         if not bool(torch.all(torch.isfinite(m))) or not bool(torch.all(sd > 0)):
             raise ParameterError("feature means must be finite and deviations > 0")
         self.feature_mean.copy_(m)
         self.feature_std.copy_(sd)
 
-    def frontend(self) -> LogCQT:
-        """The audio -> input-feature module this model expects (mono, ``sr`` Hz)."""
+    def _layout(self) -> tuple[float, int, int]:
+        """``(fmin, n_bins, bins_per_octave)`` of the input CQT (``key_offset`` bins below
+        the lowest key)."""
         fmin, n_bins, bpo = semitone_layout(self.bins_per_semitone, lowest_midi=C.LOWEST_KEY,
                                             n_semitones=C.N_KEYS)
+        return fmin * 2.0 ** (-self.key_offset / bpo), n_bins, bpo
+
+    def frontend(self) -> LogCQT:
+        """The audio -> input-feature module this model expects (mono, ``sr`` Hz)."""
+        fmin, _, bpo = self._layout()
         cfg = self.config
-        return LogCQT(cqt={"sr": cfg["sr"], "hop": cfg["hop"], "fmin": fmin, "n_bins": n_bins,
-                           "bins_per_octave": bpo},
+        return LogCQT(cqt={"sr": cfg["sr"], "hop": cfg["hop"], "fmin": fmin,
+                           "n_bins": self.n_input_bins, "bins_per_octave": bpo},
                       compression=cfg["compression"])
+
+    def _stack(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, n_input_bins, T)`` standardised features -> ``(batch, harmonics,
+        n_bins, T)``; bins beyond the input (above Nyquist) are zeros."""
+        if self.harmonics == [1.0]:
+            return x.unsqueeze(1)
+        top = self.key_offset + self.n_bins + max(0, *self.harmonic_shifts)
+        x = F.pad(x, (0, 0, 0, top - x.shape[1]))
+        o = self.key_offset
+        return torch.stack([x[:, o + s:o + s + self.n_bins] for s in self.harmonic_shifts], 1)
+
+    def grow_from(self, state_dict: Mapping[str, torch.Tensor],
+                  config: Mapping[str, Any]) -> None:
+        """Load the weights of a model that differs from this one only in ``harmonics``
+        (a subset of this one's): the first block's weights of the new input channels
+        start at zero and the stored feature statistics of the old bins are kept, so this
+        model computes exactly what the old one did until it is trained. In place."""
+        source = TranscriptionUNet(**dict(config))         # its config with the defaults
+        mine = {k: v for k, v in self.config.items() if k != "harmonics"}
+        theirs = {k: v for k, v in source.config.items() if k != "harmonics"}
+        old = source.harmonics
+        if mine != theirs or not set(old) <= set(self.harmonics):
+            raise ParameterError("grow_from takes a model that differs only in harmonics, "
+                                 "with a subset of this model's harmonics")
+        if old == self.harmonics:
+            self.load_state_dict(dict(state_dict))
+            return
+        source.load_state_dict(dict(state_dict))
+        channels = [self.harmonics.index(h) for h in old]
+        own = self.state_dict()
+        with torch.no_grad():
+            for name, value in source.state_dict().items():
+                target = own[name]
+                if name in ("enc.0.conv1.weight", "enc.0.proj.weight"):
+                    target.zero_()
+                    target[:, channels] = value
+                elif name in ("feature_mean", "feature_std"):
+                    start = self.key_offset - source.key_offset
+                    target[start:start + value.numel()] = value
+                elif target.shape == value.shape:
+                    target.copy_(value)
+                else:
+                    raise ParameterError(f"grow_from: {name} has shape {tuple(value.shape)}, "
+                                         f"this model {tuple(target.shape)}")
 
     def fuse_batchnorm(self) -> TranscriptionUNet:
         """Fold every batch norm into the convolution before it, in place, for inference.
@@ -254,15 +337,15 @@ class TranscriptionUNet(nn.Module):
     # ------------------------------------------------------------------ forward
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits of one batch; ``features`` is ``(batch, n_bins, frames)``."""
-        if features.dim() != 3 or features.shape[1] != self.n_bins:
-            raise InputError(f"transcription model input must be (batch, {self.n_bins} bins, "
-                             f"frames); got shape {tuple(features.shape)}")
+        if features.dim() != 3 or features.shape[1] != self.n_input_bins:
+            raise InputError(f"transcription model input must be (batch, {self.n_input_bins} "
+                             f"bins, frames); got shape {tuple(features.shape)}")
         n_frames = int(features.shape[2])
         if n_frames < 1:
             raise InputError("transcription model input has no frames")
-        x = (features - self.feature_mean[:, None]) / self.feature_std[:, None]
+        x = self._stack((features - self.feature_mean[:, None]) / self.feature_std[:, None])
         m = self.frame_multiple
-        x = F.pad(x, (0, -n_frames % m, 0, -self.n_bins % m)).unsqueeze(1)
+        x = F.pad(x, (0, -n_frames % m, 0, -self.n_bins % m))
 
         skips: list[torch.Tensor] = []
         h = full_res = x

@@ -860,11 +860,21 @@ class Trainer:
 
         source = Path(path)
         checkpoint = load_checkpoint(source)
-        if (checkpoint["arch"] == self.arch and self.model_config
-                and dict(checkpoint.get("config") or {}) != self.model_config):
-            raise ModelError(f"init_from '{source}' was built with another model config than "
-                             f"this run's: give the same model section")
-        self._load_weights(checkpoint, f"init_from '{source}':")
+        theirs = dict(checkpoint.get("config") or {})
+        if checkpoint["arch"] == self.arch and self.model_config and theirs != self.model_config:
+            # a model may know how to start from a smaller relative (``grow_from``)
+            grow = getattr(unwrap(self.model), "grow_from", None)
+            if grow is None:
+                raise ModelError(f"init_from '{source}' was built with another model config "
+                                 f"than this run's: give the same model section")
+            try:
+                grow(checkpoint["state_dict"], theirs)
+            except (ParameterError, RuntimeError) as exc:
+                raise ModelError(f"init_from '{source}' was built with another model config "
+                                 f"than this run's, and this model cannot grow from it "
+                                 f"({str(exc).splitlines()[0]})") from None
+        else:
+            self._load_weights(checkpoint, f"init_from '{source}':")
         card = checkpoint.get("card") or {}
         steps = card.get("training", {}).get("steps")
         origin: dict[str, Any] = {"path": str(source), "sha256": file_sha256(source),

@@ -528,7 +528,7 @@ def feature_stats(model: nn.Module, items: TranscriptionItems, count: int
     import torch
 
     frontend = model.frontend()  # type: ignore[operator]
-    n_bins = int(model.n_bins)  # type: ignore[arg-type]
+    n_bins = int(model.n_input_bins)  # type: ignore[arg-type]
     total = torch.zeros(n_bins, dtype=torch.float64)
     sq = torch.zeros(n_bins, dtype=torch.float64)
     frames = 0
