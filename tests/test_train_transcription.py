@@ -342,3 +342,16 @@ def test_cli_train_under_torchrun(data: Path, tmp_path: Path) -> None:
     assert len(rows) == 1 and rows[0]["step"] == 4          # one report, from rank 0
     card = load_model(out / "last.pt").card
     assert card["training"]["processes"] == 2
+
+
+@pytest.mark.parametrize("path", sorted(
+    (Path(__file__).resolve().parents[1] / "examples" / "train").glob("transcribe-*.yaml")),
+    ids=lambda p: p.name)
+def test_example_configs_parse_and_build(path: Path) -> None:
+    """Every transcription example config the docs point to is valid and builds its model."""
+    from mirkit.train.trainer import TrainConfig
+
+    cfg = RecipeConfig.from_file(path)
+    TrainConfig.from_mapping(cfg.train)
+    model = TranscriptionUNet(**cfg.model)
+    assert model.n_classes == len(CLASSES)
