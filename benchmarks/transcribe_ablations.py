@@ -5,6 +5,9 @@ For each run folder (or checkpoint) given, the model scores ``--items`` fixed ex
 augmentation). For each head — pitch roll, instrument-aware pianoroll, instrument activity,
 onsets — the threshold is chosen on the validation excerpts (best F1 over 0.05–0.9) and the
 test F1 is reported at that threshold, with the multi-pitch frame accuracy of the pitch roll.
+``--score-split train`` scores excerpts of the training pieces instead (without the training
+augmentation): the gap to the test row is what the model learnt of those pieces alone. A
+shipped model's name works in place of a run.
 
     python benchmarks/transcribe_ablations.py --data data/synth \\
         runs/ablation-multitask runs/ablation-roll-only runs/ablation-pitch-only \\
@@ -57,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--items", type=int, default=128)
+    parser.add_argument("--score-split", default="test",
+                        help="split scored with the thresholds chosen on valid (test; train "
+                             "measures the gap to the pieces trained on)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -71,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     ds = open_dataset(args.data)
     drums = [c for c in CLASSES if BY_NAME[c].is_drum]
     sets = {}
-    for split in ("valid", "test"):
+    if args.score_split == "valid":
+        parser.error("--score-split must differ from valid, where the thresholds are chosen")
+    for split in ("valid", args.score_split):
         it = TranscriptionItems(ds, split, DataOptions(), seed=12345, augment=False,
                                 count=args.items, sr=16000, hop=512, classes=CLASSES,
                                 drum_classes=drums)
@@ -80,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     print("| run | loss terms | pitch F1 | frame acc. | roll F1 | activity F1 | onset F1 |")
     print("|---|---|---|---|---|---|---|")
     for run in args.runs:
-        path = run / "last.pt" if run.is_dir() else run
+        path = str(run / "last.pt" if run.is_dir() else run)       # a file or a model name
         loaded = load_model(path, task="transcribe")
         weights = (loaded.card.get("recipe") or {}).get("loss_weights", {})
         terms = "+".join(k for k, v in weights.items() if v) or "?"
         val_out, val_lab = _outputs(loaded.module, sets["valid"])
-        test_out, test_lab = _outputs(loaded.module, sets["test"])
+        test_out, test_lab = _outputs(loaded.module, sets[args.score_split])
         row: dict[str, Any] = {"run": str(run), "terms": terms}
         for name, out_key, label_key in HEADS:
             if out_key not in val_out:
