@@ -148,7 +148,7 @@ class CQT(nn.Module):
         self.freqs = fmin * 2.0 ** (np.arange(n_bins) / bins_per_octave)
         lengths = self.q * sr / self.freqs                    # at the full rate
         cutoff = self.freqs * (1.0 + 0.5 * HANN_BANDWIDTH / self.q)
-        if cutoff[-1] > sr / 2:
+        if self.n_bins > cqt_max_bins(sr, fmin, bins_per_octave, filter_scale=filter_scale):
             raise ParameterError(
                 f"the top CQT bin ({self.freqs[-1]:.1f} Hz, band edge {cutoff[-1]:.1f} "
                 f"Hz) lies above the Nyquist frequency {sr / 2:g} Hz; use fewer bins, "

@@ -336,7 +336,7 @@ class TranscriptionUNet(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Logits of one batch; ``features`` is ``(batch, n_bins, frames)``."""
+        """Logits of one batch; ``features`` is ``(batch, n_input_bins, frames)``."""
         if features.dim() != 3 or features.shape[1] != self.n_input_bins:
             raise InputError(f"transcription model input must be (batch, {self.n_input_bins} "
                              f"bins, frames); got shape {tuple(features.shape)}")
