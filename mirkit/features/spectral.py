@@ -68,6 +68,12 @@ def semitone_layout(bins_per_semitone: int = 1, *, lowest_midi: int = 21,
     return fmin, n_semitones * bins_per_semitone, bpo
 
 
+def _cqt_q(bins_per_octave: int, filter_scale: float) -> float:
+    """Quality factor of the CQT bands (librosa's, with ``filter_scale``)."""
+    r2 = 2.0 ** (2.0 / bins_per_octave)
+    return filter_scale * (r2 + 1.0) / (r2 - 1.0)
+
+
 def cqt_max_bins(sr: int, fmin: float, bins_per_octave: int, *,
                  filter_scale: float = 1.0) -> int:
     """The most bins a :class:`CQT` from ``fmin`` can have: the top band edge must lie at or
@@ -75,8 +81,7 @@ def cqt_max_bins(sr: int, fmin: float, bins_per_octave: int, *,
     if sr <= 0 or fmin <= 0 or bins_per_octave < 1 or filter_scale <= 0:
         raise ParameterError(f"cqt_max_bins needs sr, fmin, bins_per_octave and filter_scale "
                              f"> 0, got {sr}, {fmin}, {bins_per_octave}, {filter_scale}")
-    r2 = 2.0 ** (2.0 / bins_per_octave)
-    q = filter_scale * (r2 + 1.0) / (r2 - 1.0)
+    q = _cqt_q(bins_per_octave, filter_scale)
     top = sr / 2.0 / (1.0 + 0.5 * HANN_BANDWIDTH / q)      # highest admissible centre
     if top < fmin:
         return 0
@@ -143,8 +148,7 @@ class CQT(nn.Module):
         self.sr, self.hop, self.fmin = int(sr), int(hop), float(fmin)
         self.n_bins, self.bins_per_octave = int(n_bins), int(bins_per_octave)
         self.filter_scale = float(filter_scale)
-        r2 = 2.0 ** (2.0 / bins_per_octave)
-        self.q = self.filter_scale * (r2 + 1.0) / (r2 - 1.0)
+        self.q = _cqt_q(bins_per_octave, self.filter_scale)
         self.freqs = fmin * 2.0 ** (np.arange(n_bins) / bins_per_octave)
         lengths = self.q * sr / self.freqs                    # at the full rate
         cutoff = self.freqs * (1.0 + 0.5 * HANN_BANDWIDTH / self.q)
