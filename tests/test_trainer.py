@@ -359,6 +359,8 @@ def test_init_from_starts_a_new_run_from_a_checkpoint_s_weights(tmp_path: Path) 
     assert saved["train_state"]["step"] == 10
     assert saved["card"]["init_from"] == {"path": str(source), "sha256": file_sha256(source),
                                           "steps": 20}
+    assert saved["card"]["training"]["steps"] == 10
+    assert saved["card"]["training"]["total_steps"] == 30
     rows = read_metrics(tmp_path / "b" / "metrics.csv")
     assert min(int(r["step"]) for r in rows) < 10
     # a fine-tune of the fine-tune keeps the chain of sources in its card
@@ -367,10 +369,20 @@ def test_init_from_starts_a_new_run_from_a_checkpoint_s_weights(tmp_path: Path) 
     again.fit()
     chain = load_checkpoint(tmp_path / "d" / "last.pt")["card"]["init_from"]
     assert chain["steps"] == 10 and chain["init_from"] == saved["card"]["init_from"]
+    assert load_checkpoint(tmp_path / "d" / "last.pt")["card"]["training"]["total_steps"] == 32
     # a resume reads last.pt and ignores init_from (its weights have moved on)
     resumed = make_trainer(tmp_path / "b", max_steps=12, lr=0.005, init_from=str(source),
                            resume=True)
     assert max_diff(params(resumed.model), saved["state_dict"]) == 0.0
+    # ... and its checkpoints keep naming the source, also when resumed without init_from
+    resumed.fit()
+    card = load_checkpoint(tmp_path / "b" / "last.pt")["card"]
+    assert card["init_from"] == saved["card"]["init_from"]
+    assert (card["training"]["steps"], card["training"]["total_steps"]) == (12, 32)
+    make_trainer(tmp_path / "b", max_steps=14, lr=0.005, resume=True).fit()
+    card = load_checkpoint(tmp_path / "b" / "last.pt")["card"]
+    assert card["init_from"] == saved["card"]["init_from"]
+    assert card["training"]["total_steps"] == 34
 
 
 def test_init_from_errors(tmp_path: Path) -> None:

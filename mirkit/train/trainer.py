@@ -429,6 +429,17 @@ def _seed_worker(worker_id: int) -> None:
     random.seed(seed)
 
 
+def _chain_steps(card: Mapping[str, Any]) -> int:
+    """Training steps of the runs a card's ``init_from`` chain names (0 without one; a
+    link without a step count adds nothing)."""
+    total, link = 0, card.get("init_from")
+    while isinstance(link, Mapping):
+        steps = link.get("steps")
+        total += steps if isinstance(steps, int) and not isinstance(steps, bool) else 0
+        link = link.get("init_from")
+    return total
+
+
 def _derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1, np.uint32)[0])
 
@@ -829,6 +840,9 @@ class Trainer:
         if ts.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(ts["scaler"])
         self.step = int(ts["step"])
+        saved_card = checkpoint.get("card") or {}
+        if "init_from" in saved_card:               # a resumed fine-tune keeps its source
+            self.card["init_from"] = saved_card["init_from"]
         self.best_metric, self.best_step = ts["best_metric"], ts["best_step"]
         self.bad_evals, self.stopped_early = int(ts["bad_evals"]), bool(ts["stopped_early"])
         self.metrics = dict(ts.get("metrics", {}))
@@ -1147,10 +1161,14 @@ class Trainer:
         }
 
     def _card(self) -> dict[str, Any]:
+        """The model card: the given one, the ``init_from`` chain and ``training``
+        (``steps`` of this run; ``total_steps`` with those of the runs it started from)."""
         es = self.config.early_stopping
-        training = {"steps": self.step, "seed": self.config.seed,
-                    "processes": self.world_size, "metrics": dict(self.metrics),
-                    "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")}
+        training: dict[str, Any] = {
+            "steps": self.step, "total_steps": self.step + _chain_steps(self.card),
+            "seed": self.config.seed, "processes": self.world_size,
+            "metrics": dict(self.metrics),
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")}
         if es is not None and self.best_metric is not None:
             training["best"] = {"metric": es.metric, "value": self.best_metric,
                                 "step": self.best_step}
