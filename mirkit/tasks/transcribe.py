@@ -589,10 +589,14 @@ class Transcriber:
         if missing:
             raise ParameterError(f"--instruments: model {loaded.name!r} has no class "
                                  f"{', '.join(missing)}; it knows {', '.join(all_classes)}")
+        # inference and decoding see every class, so that --instruments only filters the
+        # output: the notes of a kept class are those of the unrestricted run
+        self._all_classes: tuple[str, ...] = tuple(all_classes)
         self.classes: tuple[str, ...] = tuple(c for c in all_classes if c in wanted)
-        self._index = [all_classes.index(c) for c in self.classes]
+        self._kept = [all_classes.index(c) for c in self.classes]
         self.restricted = len(self.classes) < len(all_classes)
         drums = {all_classes[i] for i in getattr(module, "config", {}).get("drum_classes", [])}
+        self._all_drums = tuple(c for c in all_classes if c in drums)
         self.drum_classes = tuple(c for c in self.classes if c in drums)
         self.has_onsets = getattr(module, "onset_head", None) is not None
         self.use_onsets = self.settings.use_onsets and self.has_onsets
@@ -625,19 +629,19 @@ class Transcriber:
         from mirkit.models.transcription import pool_logits
 
         module = self.loaded.module
-        index = torch.tensor(self._index, dtype=torch.long, device=self.device)
-        pitched = [i for i, c in enumerate(self.classes) if c not in self.drum_classes]
+        # the pitch roll of the kept pitched classes (all classes' when unrestricted)
+        pitched = [self._all_classes.index(c) for c in self.classes
+                   if c not in self.drum_classes]
         pitched_t = torch.tensor(pitched, dtype=torch.long, device=self.device)
         pool = module.pool
         use_onsets, restricted = self.use_onsets, self.restricted
 
         def fn(features: torch.Tensor) -> torch.Tensor:
             out = module(features)
-            roll = out["roll"].float().index_select(1, index)
+            roll = out["roll"].float()
             parts = [torch.sigmoid(roll).flatten(1, 2)]
             if use_onsets:
-                parts.append(torch.sigmoid(out["onset"].float().index_select(1, index))
-                             .flatten(1, 2))
+                parts.append(torch.sigmoid(out["onset"].float()).flatten(1, 2))
             if not restricted:
                 parts.append(torch.sigmoid(out["pitch"].float()))
             elif pitched:
@@ -645,7 +649,7 @@ class Transcriber:
                                                        pool=pool)))
             else:
                 parts.append(roll.new_zeros((roll.shape[0], roll.shape[2], roll.shape[3])))
-            parts.append(torch.sigmoid(out["instrument"].float().index_select(1, index)))
+            parts.append(torch.sigmoid(out["instrument"].float()))
             return torch.cat(parts, dim=1)
 
         return fn
@@ -667,6 +671,9 @@ class Transcriber:
                 ) -> Iterator[tuple[int, dict[str, NDArray[np.float32] | None]]]:
         """Probabilities of a mono 16 kHz sample stream, chunk by chunk: (first frame, arrays).
 
+        ``roll``, ``onset`` and ``instrument`` hold every class of the model; ``pitch`` is
+        pooled over the kept pitched classes.
+
         ``n_hint`` (the length in samples, when known) only shortens the windows of inputs
         shorter than one chunk; the result does not depend on it.
         """
@@ -676,7 +683,7 @@ class Transcriber:
         chunk = self.chunk_frames
         if n_hint is not None:
             chunk = min(chunk, -(-(1 + n_hint // self.hop) // self.multiple) * self.multiple)
-        k, keys = len(self.classes), N_PITCHES
+        k, keys = len(self._all_classes), N_PITCHES
         with inference_context(self.device, threads=self.threads) as dev:
             features = stream_frames(self._feature_fn(), _counted(samples), chunk=chunk *
                                      self.hop, context=self.audio_context, hop=self.hop,
@@ -752,15 +759,18 @@ class Transcriber:
         InputError
             The file is missing, empty, not audio or damaged; the array is empty.
         """
+        from mirkit.data.datasets import NoteTable
         from mirkit.models.note_decoding import DecodedNotes
 
         samples, hint = self._samples(audio, sr)
         pitch_first = self.settings.decoder == "pitch-first"
-        drums = [i for i, c in enumerate(self.classes) if c in self.drum_classes]
-        separate = drums if pitch_first else list(range(len(self.classes)))
+        every = self._all_classes                  # decoded over all, then filtered
+        kept = self._kept
+        drums = [i for i, c in enumerate(every) if c in self._all_drums]
+        separate = drums if pitch_first else list(range(len(every)))
         cells = _ActiveCells(frame_threshold=self.settings.frame_threshold,
                              onset_threshold=self.settings.onset_threshold)
-        pooled = _PooledCells([i for i in range(len(self.classes)) if i not in drums]
+        pooled = _PooledCells([i for i in range(len(every)) if i not in drums]
                               if pitch_first else [],
                               frame_threshold=self.settings.frame_threshold,
                               onset_threshold=self.settings.onset_threshold)
@@ -771,22 +781,32 @@ class Transcriber:
         counter = _Count()
         for start, arrays in self._stream(_tally(samples, counter), hint):
             roll, onset = _required(arrays["roll"]), arrays["onset"]
-            if len(separate) == len(self.classes):
+            if len(separate) == len(every):
                 cells.add(start, roll, onset)
             elif separate:
                 cells.add(start, roll[separate], None if onset is None else onset[separate])
             pooled.add(start, roll, onset)
+            if self.restricted:
+                arrays = {"roll": roll[kept], "onset": None if onset is None else onset[kept],
+                          "pitch": arrays["pitch"],
+                          "instrument": _required(arrays["instrument"])[kept]}
             instrument.append(np.array(arrays["instrument"], dtype=np.float32))
             pitch.append(np.array(arrays["pitch"], dtype=np.float32))
             if keep_rolls:
-                rolls.append(roll.copy())
-                if onset is not None:
-                    onsets.append(onset.copy())
+                rolls.append(np.array(arrays["roll"], dtype=np.float32))
+                if arrays["onset"] is not None:
+                    onsets.append(np.array(arrays["onset"], dtype=np.float32))
             if on_chunk is not None:
                 on_chunk(arrays)
         n_frames = 1 + counter.n // self.hop
         notes = (self._decode(cells, separate, pooled, n_frames) if counter.n
                  else DecodedNotes.empty())
+        if self.restricted and len(notes):
+            keep = np.isin(notes.notes.class_, self.classes)
+            table = notes.notes
+            notes = DecodedNotes(NoteTable(table.onset[keep], table.offset[keep],
+                                           table.pitch[keep], table.velocity[keep],
+                                           table.class_[keep]), notes.confidence[keep])
         return TranscriptionResult(
             notes=notes, instrument=np.concatenate(instrument, axis=-1),
             pitch=np.concatenate(pitch, axis=-1),
@@ -809,14 +829,14 @@ class Transcriber:
                                 frame_threshold=s.frame_threshold,
                                 onset_threshold=s.onset_threshold,
                                 min_note_seconds=s.min_note_ms / 1000.0,
-                                use_onsets=self.use_onsets, drum_classes=self.drum_classes,
+                                use_onsets=self.use_onsets, drum_classes=self._all_drums,
                                 drum_note_seconds=s.drum_note_ms / 1000.0,
                                 reonset_threshold=s.reonset_threshold)
 
         found: list[tuple[NDArray[np.intp], DecodedNotes]] = []
         for i, roll, onset in cells.rolls_by_class(len(separate), N_PITCHES, n_frames):
             c = separate[i]
-            notes = decode(roll, onset, self.classes[c])
+            notes = decode(roll, onset, self._all_classes[c])
             if len(notes):
                 found.append((np.full(len(notes), c, dtype=np.intp), notes))
         if pooled.parts:
@@ -828,7 +848,7 @@ class Transcriber:
                     pooled.labels(notes.notes.pitch - LOWEST_PITCH, start, end, n_frames,
                                   min_class_share=s.min_class_share,
                                   window_frames=s.class_window_seconds * self.fps)]
-                names = np.asarray(self.classes, dtype=str)[which]
+                names = np.asarray(self._all_classes, dtype=str)[which]
                 table = notes.notes
                 found.append((which, DecodedNotes(
                     NoteTable(table.onset, table.offset, table.pitch, table.velocity, names),
