@@ -191,6 +191,29 @@ def test_truncated_header(tmp_path: Path) -> None:
     assert isinstance(err.__cause__, sf.SoundFileError)  # translated, with the cause kept
 
 
+@pytest.mark.parametrize("suffix", [".wav", ".aiff"])
+@pytest.mark.parametrize("func", [audio_info, load_audio, iter_audio_blocks])
+def test_audio_cut_short_is_refused_not_read_in_part(tmp_path: Path, suffix: str,
+                                                      func) -> None:
+    real = write(tmp_path / f"real{suffix}", tone(440, 0.5))
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(real.read_bytes()[:5000])       # header intact, most samples gone
+    assert 0 < sf.info(cut).frames < sf.info(real).frames     # libsndfile reads the rest
+    expect_input_error(rf"cut\{suffix}' is truncated: its header announces \d+ bytes of "
+                       r"audio .* the file holds \d+", func, cut)
+
+
+def test_streamed_wav_with_unknown_length_is_read(tmp_path: Path) -> None:
+    """Writers to a pipe put 0xFFFFFFFF (or sox's 0x7FFFF000) in the size fields."""
+    data = bytearray(write(tmp_path / "real.wav", tone(440, 0.5)).read_bytes())
+    at = data.find(b"data")
+    for size in (0xFFFFFFFF, 0x7FFFF000):
+        data[4:8] = data[at + 4:at + 8] = size.to_bytes(4, "little")
+        path = tmp_path / "streamed.wav"
+        path.write_bytes(bytes(data))
+        np.testing.assert_array_equal(load_audio(path)[0], load_audio(tmp_path / "real.wav")[0])
+
+
 @pytest.mark.parametrize("name", ["notes.txt", "song.opus", "noext"])
 def test_unsupported_extension_lists_supported_ones(tmp_path: Path, name: str) -> None:
     path = tmp_path / name

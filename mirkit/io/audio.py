@@ -14,6 +14,10 @@ module, so the conventions below hold everywhere in mirkit:
 - Every failure is a :class:`~mirkit.errors.InputError` (a bad file or array) or a
   :class:`~mirkit.errors.ParameterError` (a bad option value) with a one-line message that
   names the file or value and what to do; no soundfile exception escapes.
+- A damaged file is refused, never read in part: a WAV or AIFF file whose header announces
+  more audio than the file holds (a cut-off copy) is an InputError, as is a FLAC or MP3
+  stream that stops decoding. Streamed WAVs whose header gives no length (0xFFFFFFFF) are
+  read to their end.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import contextlib
 import math
 import numbers
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +84,11 @@ _WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 #: restarts after a seek and returns a few thousand wrong (mostly zero) samples, so for
 #: these we decode from the start and drop frames instead of seeking.
 _INEXACT_SEEK_FORMATS = frozenset({"MP3"})
+# libsndfile's header log of a WAV/AIFF whose audio chunk is shorter than its header says:
+# "data : 96000 (should be 4956)" (WAV, RF64, W64) or "SSND : 96008 (should be 4954)"
+_SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+# sizes that streaming writers put in a header when the length is not known yet: no claim
+_UNKNOWN_SIZE = 0x7FFFF000
 
 #: Frames per libsndfile read call (bounds the scratch buffer, not the result).
 _READ_BLOCK_FRAMES = 1 << 16
@@ -282,7 +292,24 @@ def _open(p: Path) -> Iterator[sf.SoundFile]:
         if f.channels <= 0:
             raise InputError(f"{f.channels} channels in '{p}': the file header is corrupt; "
                              "re-export the file")
+        _check_complete(f, p)
         yield f
+
+
+def _check_complete(f: sf.SoundFile, p: Path) -> None:
+    """Refuse a WAV/AIFF file cut short (its header announces more audio than it holds):
+    libsndfile would read the part that is there without a word."""
+    try:
+        log = str(f.extra_info)
+    except (sf.SoundFileError, RuntimeError):
+        return
+    for chunk, said, held in _SHORT_CHUNK.findall(log):
+        claimed, actual = int(said), int(held)
+        if 0 < claimed < _UNKNOWN_SIZE and claimed > actual:
+            raise InputError(
+                f"'{p}' is truncated: its header announces {claimed} bytes of audio "
+                f"('{chunk}' chunk) but the file holds {actual}; copy or re-export it again"
+            )
 
 
 def _read_raw(f: sf.SoundFile, buf: NDArray[np.float32], p: Path) -> int:
