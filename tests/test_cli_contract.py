@@ -102,6 +102,12 @@ def test_filename_template_and_unknown_field(inputs: Path, tmp_path: Path) -> No
     assert res.stderr.strip().splitlines() == [
         "mirkit: error: --filename '{name}.txt' uses unknown field(s) name; "
         "available: {track}, {ext}"]
+    for template in (str(tmp_path / "abs_{track}.{ext}"), "../up_{track}.{ext}",
+                     "{track}/../../x.{ext}"):
+        res = runner.invoke(app, ["shout", str(inputs / "a.txt"), "-o", str(out / "new"),
+                                  "--filename", template])
+        assert res.exit_code == 2 and "leaves the output folder" in res.stderr, template
+        assert not (out / "new").exists() and not list(tmp_path.glob("*_a.out"))
 
 
 def test_stdin_list_shard_and_jobs(inputs: Path, tmp_path: Path) -> None:
@@ -119,10 +125,26 @@ def test_stdin_list_shard_and_jobs(inputs: Path, tmp_path: Path) -> None:
 
 def test_missing_input_is_a_failed_item(inputs: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["shout", str(inputs / "a.txt"), str(inputs / "nope.txt"),
+                              str(inputs / "c.txt"), str(tmp_path / "*.zz"),
                               "-o", str(tmp_path / "o")])
     assert res.exit_code == 1
-    assert "nope.txt' does not exist" in res.stderr
-    assert (tmp_path / "o" / "a.out").exists()
+    assert "nope.txt' does not exist; check the path" in res.stderr
+    assert (tmp_path / "o" / "a.out").exists() and (tmp_path / "o" / "c.out").exists()
+    # rows keep the order of the arguments, failed ones included, with --jobs too
+    names = ["a.txt", "nope.txt", "c.txt", "*.zz"]
+    assert [Path(r["input"]).name for r in _rows(res.stdout)] == names
+    res = runner.invoke(app, ["shout", str(inputs / "nope.txt"), str(inputs / "a.txt"),
+                              str(inputs / "c.txt"), "-o", str(tmp_path / "o2"), "--jobs", "2"])
+    assert [Path(r["input"]).name for r in _rows(res.stdout)] == ["nope.txt", "a.txt",
+                                                                  "c.txt"]
+
+
+def test_empty_standard_input_is_a_usage_error(tmp_path: Path) -> None:
+    for text in ("", "\n  \n"):
+        res = runner.invoke(app, ["shout", "-", "-o", str(tmp_path / "o")], input=text)
+        assert res.exit_code == 2 and res.stdout == ""
+        assert res.stderr.strip().splitlines() == [
+            "mirkit: error: no inputs given: standard input held no paths"]
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table", "jsonl"])
@@ -162,10 +184,31 @@ def test_no_inputs_is_a_usage_error() -> None:
     assert res.exit_code == 2 and "no inputs given" in res.stderr
 
 
-def test_debug_shows_traceback(inputs: Path) -> None:
+def test_debug_shows_traceback(inputs: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["shout", str(inputs / "a.txt"), "--model", "zzz", "--debug"])
     assert res.exit_code == 2
     assert "Traceback" in res.stderr and "mirkit: error: unknown model" in res.stderr
+    # a failed input too: the traceback, then its one error line
+    res = runner.invoke(app, ["shout", str(inputs / "b.txt"), "-o", str(tmp_path / "o"),
+                              "--debug"])
+    assert res.exit_code == 1
+    assert "Traceback" in res.stderr and "contains the word bad" in res.stderr
+    res = runner.invoke(app, ["shout", str(inputs / "b.txt"), "-o", str(tmp_path / "o2")])
+    assert "Traceback" not in res.stderr
+
+
+def test_usage_error_points_at_the_subcommand_help(capsys: pytest.CaptureFixture[str]
+                                                   ) -> None:
+    from mirkit.cli.app import main
+
+    for args, where in ((["transcribe", "x.wav", "--frame-threshold"], "mirkit transcribe"),
+                        (["evaluate", "transcription", "--report"],
+                         "mirkit evaluate transcription")):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith(f"(see '{where} --help')"), err
 
 
 def test_unknown_option_is_usage_error(inputs: Path) -> None:

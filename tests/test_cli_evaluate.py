@@ -78,9 +78,14 @@ def test_transcription_midi_against_csv_and_report(tmp_path: Path) -> None:
     saved = json.loads(report.read_text())
     assert saved[0]["input"] == "song" and saved[0]["Onset_F-measure"] == pytest.approx(1.0)
     before = report.read_text()
-    res = run(*args)                                    # report exists: refuse
-    assert res.exit_code == 1 and "exists; pass --overwrite" in res.stderr
-    assert report.read_text() == before
+    res = run(*args)                     # report exists: refused before any work
+    assert res.exit_code == 2 and "exists; pass --overwrite" in res.stderr
+    assert res.stdout == "" and report.read_text() == before
+    res = run(*args[:-3], "--report", str(report / "r.csv"))      # under a file: refused
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.strip().splitlines() == [
+        f"mirkit: error: --report: '{report}' is not a folder, so '{report}' cannot be made "
+        "there; choose another path"]
     assert run(*args, "--overwrite").exit_code == 0
     res = run(*args[:-3], "--report", str(tmp_path / "x.txt"))
     assert res.exit_code == 2 and "must end in .json or .csv" in res.stderr

@@ -342,7 +342,7 @@ def test_library_api_on_arrays_and_batches(audio_dir: Path, tmp_path: Path,
                          model=TEST_MODEL, device="cpu")
     assert summary.exit_code == 1
     assert [(Path(r.input).name, str(r.status)) for r in summary.results] == [
-        ("missing.wav", "failed"), ("other.flac", "done"), ("song.wav", "done")]
+        ("other.flac", "done"), ("song.wav", "done"), ("missing.wav", "failed")]
     assert (tmp_path / "o" / "song.mid").is_file()
 
 
@@ -552,8 +552,12 @@ def test_bad_inputs_fail_one_line_each(audio_dir: Path, tmp_path: Path) -> None:
     expect = {"text.wav": "not an audio file", "zero.wav": "is empty (0 bytes)",
               "no_frames.wav": "no_frames.wav", "notes.txt": "not a supported audio type",
               "missing.wav": "does not exist", "empty": "holds no supported files"}
+    by_input = {str(p): p.name for p in inputs}
+    for ln in errors:                       # one line per failed input, in argument order
+        assert ln.split(": ")[2] in by_input, ln
+    assert [by_input[ln.split(": ")[2]] for ln in errors] == list(expect)
     for name, words in expect.items():
-        line = next(ln for ln in errors if name in ln)
+        line = next(ln for ln in errors if ln.split(": ")[2].endswith(name))
         assert words in line, line
     assert "Traceback" not in res.stderr
     assert sorted(os.listdir(out)) == ["other.activity.csv", "other.mid", "other.notes.csv"]

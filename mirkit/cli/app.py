@@ -66,6 +66,20 @@ def _click_exceptions() -> Any:
     return exceptions
 
 
+def _command_path(command: Any, args: list[str]) -> str:
+    """``mirkit SUB ...``: the (sub)command the arguments name, for the ``--help`` hint."""
+    path, current = ["mirkit"], command
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        sub = getattr(current, "commands", {}).get(arg)
+        if sub is None:
+            break
+        path.append(arg)
+        current = sub
+    return " ".join(path)
+
+
 def main(args: list[str] | None = None) -> None:
     """Console-script entry point.
 
@@ -81,7 +95,9 @@ def main(args: list[str] | None = None) -> None:
     except ex.NoArgsIsHelpError:
         sys.exit(2)                      # the help text has been printed
     except ex.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx is not None else "mirkit"
+        # click leaves ctx unset for some parse errors (an option missing its value)
+        where = (exc.ctx.command_path if exc.ctx is not None
+                 else _command_path(command, sys.argv[1:] if args is None else args))
         sys.stderr.write(f"mirkit: error: {exc.format_message()} (see '{where} --help')\n")
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):

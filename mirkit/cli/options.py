@@ -32,7 +32,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mirkit.errors import MirkitError, ParameterError
+from mirkit.errors import MirkitError, OutputExistsError, ParameterError
 from mirkit.io.batch import (
     ExistingPolicy,
     InputProblem,
@@ -45,7 +45,14 @@ from mirkit.io.batch import (
     run_batch,
     take_shard,
 )
-from mirkit.io.report import Console, OutputFormat, Reporter, check_report_path, save_rows
+from mirkit.io.report import (
+    Console,
+    OutputFormat,
+    Reporter,
+    check_report_path,
+    check_writable_folder,
+    save_rows,
+)
 
 PANEL = "Common options"
 
@@ -102,13 +109,19 @@ class RunOptions:
                 raise ParameterError(f"no {what} given: name files, folders or globs, or '-' "
                                      f"to read paths from standard input")
             items, problems = expand_inputs(self.inputs, extensions=extensions)
+            if not items and not problems:       # '-' with nothing on standard input
+                raise ParameterError(f"no {what} given: standard input held no paths")
         if report is not None:
+            # a report that cannot be written is refused before any work is done
             check_report_path(report)
             try:
                 claim_outputs([report], self.existing)
             except SkipItem:
                 self.console.note(f"report '{report}' exists; nothing to do (--skip-existing)")
                 return 0
+            except OutputExistsError as exc:
+                raise ParameterError(f"--report: {exc}") from None
+            check_writable_folder(report.parent, what="--report")
         items = take_shard(items, self.shard)
         if self.shard is not None and self.shard[0] != 1:
             problems = ()            # unpaired/missing inputs are reported by shard 1 only
@@ -144,7 +157,11 @@ class RunOptions:
                 reporter.add({"status": "aggregate", **row})
         reporter.close()
         if report is not None:
-            save_rows(report, reporter.rows, columns=cols)
+            try:
+                save_rows(report, reporter.rows, columns=cols)
+            except (MirkitError, OSError):
+                console.note(summary.line())     # the work is done: say so, then fail
+                raise
             console.note(f"results saved to {report}")
         console.note(summary.line())
         return summary.exit_code

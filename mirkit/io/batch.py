@@ -42,10 +42,12 @@ _GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True)
 class InputProblem:
-    """An input argument that named nothing usable."""
+    """An input argument that named nothing usable; ``position``: how many of the found
+    items come before it in the order of the arguments (results keep that order)."""
 
     spec: str
     message: str
+    position: int = 0
 
 
 def _has_extension(path: Path, extensions: Collection[str]) -> bool:
@@ -114,7 +116,8 @@ def expand_inputs(specs: Sequence[str], *, extensions: Collection[str],
             found = scan_folder(p, extensions)
             if not found:
                 problems.append(InputProblem(
-                    spec, f"folder '{spec}' holds no supported files ({', '.join(exts)})"))
+                    spec, f"folder '{spec}' holds no supported files ({', '.join(exts)})",
+                    len(paths)))
             for f in found:
                 add(f)
         elif p.exists():
@@ -125,11 +128,12 @@ def expand_inputs(specs: Sequence[str], *, extensions: Collection[str],
                      and _has_extension(Path(m), extensions)]
             if not files:
                 problems.append(InputProblem(spec, f"pattern '{spec}' matches no supported "
-                                                   f"files ({', '.join(exts)})"))
+                                                   f"files ({', '.join(exts)})", len(paths)))
             for f in files:
                 add(f)
         else:
-            problems.append(InputProblem(spec, f"'{spec}' does not exist"))
+            problems.append(InputProblem(spec, f"'{spec}' does not exist; check the path "
+                                               f"(and quote a glob pattern)", len(paths)))
     return paths, problems
 
 
@@ -209,7 +213,12 @@ def output_path(output_dir: str | os.PathLike[str], template: str, **fields: Any
         raise ParameterError(f"--filename {template!r} is not a valid template: {exc}") from None
     if not name or name.endswith(("/", os.sep)):
         raise ParameterError(f"--filename {template!r} gives an empty file name")
-    return Path(output_dir) / name
+    rel = Path(name)
+    if rel.is_absolute() or rel.drive or ".." in rel.parts:
+        raise ParameterError(f"--filename {template!r} gives '{name}', which leaves the "
+                             f"output folder; name files inside it and choose the folder "
+                             f"with -o")
+    return Path(output_dir) / rel
 
 
 def claim_outputs(paths: Iterable[Path], policy: ExistingPolicy) -> None:
@@ -307,7 +316,8 @@ def run_batch(items: Sequence[T], work: Callable[[T], dict[str, Any] | None], *,
     on_result : callable, optional
         Called with each :class:`ItemResult` in input order as soon as it is known.
     problems : sequence of InputProblem
-        Input arguments that named nothing; each is recorded as a failed item first.
+        Input arguments that named nothing; each is recorded as a failed item where its
+        ``position`` puts it among the items (first when 0).
     debug : bool
         Print tracebacks of unexpected errors to stderr.
     """
@@ -321,16 +331,24 @@ def run_batch(items: Sequence[T], work: Callable[[T], dict[str, Any] | None], *,
         if on_result is not None:
             on_result(res)
 
-    for prob in problems:
-        record(ItemResult(prob.spec, Status.FAILED, error=prob.message))
+    pending = sorted(problems, key=lambda p: p.position)     # stable: argument order
+
+    def problems_up_to(position: int) -> None:
+        while pending and pending[0].position <= position:
+            prob = pending.pop(0)
+            record(ItemResult(prob.spec, Status.FAILED, error=prob.message))
 
     if jobs == 1 or len(items) <= 1:
-        for item in items:
+        for i, item in enumerate(items):
+            problems_up_to(i)
             record(_run_one(work, item, label, debug))
     else:
         with cf.ThreadPoolExecutor(max_workers=jobs) as pool:
-            for res in pool.map(lambda it: _run_one(work, it, label, debug), items):
+            for i, res in enumerate(pool.map(lambda it: _run_one(work, it, label, debug),
+                                             items)):
+                problems_up_to(i)
                 record(res)
+    problems_up_to(len(problems) + len(items))
     return BatchSummary(results, time.perf_counter() - start)
 
 
@@ -345,6 +363,8 @@ def _run_one(work: Callable[[T], dict[str, Any] | None], item: T, label: Callabl
     except SkipItem as exc:
         return ItemResult(label(item), Status.SKIPPED, fields={"reason": str(exc)})
     except MirkitError as exc:
+        if debug:
+            traceback.print_exc(file=sys.stderr)
         return ItemResult(label(item), Status.FAILED, error=str(exc))
     except (KeyboardInterrupt, SystemExit):
         raise

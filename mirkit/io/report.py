@@ -178,6 +178,22 @@ def check_report_path(path: Path) -> None:
         raise ParameterError(f"--report '{path}': the file name must end in .json or .csv")
 
 
+def check_writable_folder(folder: Path, *, what: str) -> None:
+    """Refuse (ParameterError) a folder that exists but cannot be written, or a path whose
+    nearest existing ancestor is not a writable folder: checked before any work is done."""
+    from mirkit.errors import ParameterError
+
+    probe = Path(folder)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ParameterError(f"{what}: '{probe}' is not a folder, so '{folder}' cannot be "
+                             f"made there; choose another path")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ParameterError(f"{what}: folder '{probe}' is not writable; choose a writable "
+                             f"folder")
+
+
 def save_rows(path: Path, rows: Sequence[dict[str, Any]], *, columns: Sequence[str] = ()
               ) -> None:
     """Write result rows to ``path`` (``.json``: an array; ``.csv``: a table), atomically.
