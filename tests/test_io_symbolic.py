@@ -199,6 +199,26 @@ def test_write_midi_is_read_by_pretty_midi(tmp_path: Path) -> None:
     assert pm.get_end_time() == pytest.approx(3.0)
 
 
+def test_more_than_15_melodic_parts_go_to_a_second_port(tmp_path: Path) -> None:
+    import mido
+
+    parts = [PartInfo(f"p{k}", program=k) for k in range(16)] + [PartInfo("kit", 0, True)]
+    score = Score.from_notes(np.arange(60, 77), onset_beats=np.arange(17.0),
+                             offset_beats=np.arange(17.0) + 1, part=np.arange(17), parts=parts)
+    path = write_midi(score, tmp_path / "many.mid")
+    seen = set()
+    for track in mido.MidiFile(str(path)).tracks[1:]:
+        port = next((m.port for m in track if m.type == "midi_port"), 0)
+        channels = {m.channel for m in track if m.type in ("note_on", "program_change")}
+        assert len(channels) == 1
+        seen.add((port, channels.pop()))
+    assert len(seen) == 17                       # no two parts share a channel of a port
+    assert (1, 0) in seen and (0, 9) in seen     # the 16th melodic part; the drums
+    back = read_score(path)
+    assert [p.program for p in back.parts] == [p.program for p in parts]
+    assert back.notes["pitch"].tolist() == list(range(60, 77))
+
+
 def test_write_midi_repeated_pitch_and_tiny_notes(tmp_path: Path) -> None:
     # Same pitch struck again exactly when it ends, and a zero-length note: one tick long.
     import mido

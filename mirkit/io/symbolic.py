@@ -749,14 +749,18 @@ def _midi_bytes(score: Score, ticks_per_beat: int) -> bytes:
     melodic = [c for c in range(16) if c != DRUM_CHANNEL]
     n_melodic = 0
     for k, info in enumerate(score.parts):
+        port = 0
         if info.is_drum:
             channel = DRUM_CHANNEL
         else:
             channel = melodic[n_melodic % len(melodic)]
+            port = n_melodic // len(melodic)     # a 16th melodic part: the next port
             n_melodic += 1
         events: list[tuple[int, bytes]] = []
         if info.name:
             events.append((0, _meta_text(0x03, info.name)))
+        if port:
+            events.append((0, bytes((0xFF, 0x21, 0x01, port & 0x7F))))
         events.append((0, bytes((0xC0 | channel, info.program))))
         sel = notes["part"] == k
         n = int(sel.sum())
@@ -785,7 +789,9 @@ def write_midi(
 
     Track 0 holds the title, tempo map and time signatures; then one track per part with its
     name, program and channel (drums on channel 10, other parts on the remaining 15 in
-    turn). Positions come from the beat columns, rounded to ``ticks_per_beat``; a note
+    turn; from the 16th melodic part on, the channels are reused on MIDI port 1, 2, ...,
+    named by a port meta event, so that no two parts share a channel of one port).
+    Positions come from the beat columns, rounded to ``ticks_per_beat``; a note
     shorter than one tick lasts one tick. A part without notes is written as an empty track,
     which pretty_midi does not report as an instrument when reading it back.
 
