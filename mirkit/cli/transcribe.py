@@ -94,7 +94,8 @@ def transcribe_cmd(
         help="Also save every result row to this .json or .csv file.")] = None,
     chunk_seconds: Annotated[float | None, typer.Option(
         "--chunk-seconds", metavar="S", rich_help_panel=SPEED,
-        help="Audio per inference window; results do not depend on it, memory and speed do "
+        help="Audio per inference window; results do not depend on it (up to float "
+             "rounding), memory and speed do "
              "(default: 32.768, i.e. 1024 frames).")] = None,
     batch_size: Annotated[int, typer.Option(
         "--batch-size", metavar="N", rich_help_panel=SPEED,
