@@ -27,9 +27,18 @@ Printed (markdown), all counts pooled over the tracks unless a row says "mean ov
    over tracks) as decoded; with every matched note given its reference note's class (an
    oracle for the class choice, notes unchanged); and with the doubling partners of
    matched notes added as well (an oracle for the class choice and for the doublings).
-5. **Per class.** Activity precision, recall and F1 over (class, 10-ms frame) cells
+5. **Do the doublings reach the roll?** For unison doublings of two classes, the mean
+   roll probability over the note of the stronger and the weaker of the two classes, and
+   of the likeliest other class: medians and the shares above 0.2.
+6. **Per class.** Activity precision, recall and F1 over (class, 10-ms frame) cells
    (pooled), the matched notes of the class, how many of them got the right class and
    where the others went.
+
+``--by doubling|soundfont|collection`` adds one row per group of tracks (from the tracks'
+``track.json``): note precision, recall and F1 (pooled), the main kinds of misses, and
+activity and instrument-aware note F1 (means over tracks). ``doubling`` is the doubling
+the synth engine gave a one-part tune (unison, octave up, octave down; ``none`` for tunes
+without one and for pieces of several parts); ``collection`` is the corpus collection.
 
     python benchmarks/transcribe_errors.py --data data/synth --limit 60
     python benchmarks/transcribe_errors.py --data data/synth --model runs/x/best.pt \\
@@ -187,8 +196,39 @@ def _scores(ref: Any, on: NDArray[np.float64], off: NDArray[np.float64],
     return float(full["Activity F-measure"]), float(pitched["Instrument F-measure_no_offset"])
 
 
-def analyse_track(ref: Any, notes: Any, classes: list[str]) -> dict[str, Any]:
-    """Every count and score of one track (reference and decoded NoteTables)."""
+def doubling_probabilities(on: NDArray[np.float64], off: NDArray[np.float64],
+                           pitch: NDArray[Any], labels: NDArray[np.str_],
+                           group: NDArray[np.int64], roll: NDArray[Any], fps: float,
+                           classes: list[str], lowest_pitch: int) -> list[list[float]]:
+    """For every unison doubling of two notes of two classes: the mean roll probability,
+    over the frames both sound, of the stronger and of the weaker of the two classes at
+    their key, and of the likeliest other pitched class (drums left out)."""
+    index = {c: i for i, c in enumerate(classes)}
+    pitched = [i for i, c in enumerate(classes) if c != "drums"]
+    out = []
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        if len(members) != 2 or labels[members[0]] == labels[members[1]]:
+            continue
+        a, b = members
+        first = int(np.floor(max(on[a], on[b]) * fps)) + 1
+        last = int(np.floor(min(off[a], off[b]) * fps))
+        key = int(pitch[a]) - lowest_pitch
+        if last <= first or not 0 <= key < roll.shape[1]:
+            continue
+        means = roll[:, key, first:last].mean(axis=1)
+        pa, pb = float(means[index[labels[a]]]), float(means[index[labels[b]]])
+        rest = [float(means[i]) for i in pitched if i not in (index[labels[a]],
+                                                              index[labels[b]])]
+        out.append([max(pa, pb), min(pa, pb), max(rest, default=0.0)])
+    return out
+
+
+def analyse_track(ref: Any, notes: Any, classes: list[str], *, roll: Any = None,
+                  fps: float = 0.0, lowest_pitch: int = 21) -> dict[str, Any]:
+    """Every count and score of one track (reference and decoded NoteTables); with the
+    model's ``roll`` probabilities (classes x keys x frames at ``fps``), also the
+    probabilities at its unison doublings (:func:`doubling_probabilities`)."""
     r_lab = np.asarray(ref.class_, dtype=str)
     e_lab = np.asarray(notes.class_, dtype=str)
     rk, ek = np.flatnonzero(r_lab != "drums"), np.flatnonzero(e_lab != "drums")
@@ -233,7 +273,50 @@ def analyse_track(ref: Any, notes: Any, classes: list[str]) -> dict[str, Any]:
                         int(est_act[k].sum())] for k, c in enumerate(classes)}
     row["confusions"] = dict(Counter(f"{r_lab[rk[r]]}>{e_lab[ek[e]]}"
                                      for r, e in matched.items()))
+    if roll is not None:
+        row["doubling probabilities"] = doubling_probabilities(
+            r_on, r_off, r_p, r_lab[rk], group, np.asarray(roll), fps, classes, lowest_pitch)
     return row
+
+
+GROUPINGS = ("doubling", "soundfont", "collection")
+_DOUBLINGS = {"double+0": "unison", "double+12": "octave up", "double-12": "octave down"}
+
+
+def group_of(info: dict[str, Any], by: str) -> str:
+    """The group of a track (its ``track.json`` entry) under grouping ``by``."""
+    if by == "doubling":
+        found = [_DOUBLINGS.get(a, a) for a in info.get("accompaniment", [])
+                 if str(a).startswith("double")]
+        return found[0] if found else "none"
+    if by == "soundfont":
+        return str(info.get("soundfont", "?"))
+    source = str(info.get("source", "?"))
+    return source.split(":", 1)[-1].split("/", 1)[0]
+
+
+def group_report(rows: list[dict[str, Any]], groups: list[str], by: str) -> list[str]:
+    """One markdown row per group: pooled note P/R/F1, miss shares, mean activity and
+    instrument-aware note F1."""
+    kinds = MISS_KINDS[:2] + MISS_KINDS[3:4]
+    out = [f"| {by} | tracks | note precision | note recall | note F1 | "
+           + " | ".join(f"missed: {k}" for k in kinds)
+           + " | activity F1 | instrument-aware note F1 |",
+           "|---|---|---|---|---|" + "---|" * len(kinds) + "---|---|"]
+    for name in sorted(set(groups)):
+        mine = [r for r, g in zip(rows, groups, strict=True) if g == name]
+        ref = sum(r["reference"] for r in mine)
+        dec = sum(r["decoded"] for r in mine)
+        hit = sum(r["matched"] for r in mine)
+        p, rec = (hit / dec if dec else 0.0), (hit / ref if ref else 0.0)
+        f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
+        scored = np.array([r["decoded scores"] for r in mine if "decoded scores" in r])
+        act, inst = scored.mean(axis=0) if len(scored) else (float("nan"), float("nan"))
+        out.append(f"| {name} | {len(mine)} | {p:.3f} | {rec:.3f} | {f1:.3f} | "
+                   + " | ".join(_pct(sum(r["misses"].get(k, 0) for r in mine), ref)
+                                for k in kinds)
+                   + f" | {act:.3f} | {inst:.3f} |")
+    return out
 
 
 def _pct(part: float, whole: float) -> str:
@@ -279,6 +362,16 @@ def report(rows: list[dict[str, Any]], classes: list[str]) -> list[str]:
         if len(vals):
             out.append(f"| {name} | {vals[:, 0].mean():.3f} | {vals[:, 1].mean():.3f} |")
     out.append("")
+    probs = np.array([p for r in rows for p in r.get("doubling probabilities", [])])
+    if len(probs):
+        med = np.median(probs, axis=0)
+        out += ["| unison doublings of two classes (mean roll probability over the note) "
+                "| stronger class | weaker class | likeliest other class |", "|---|---|---|---|",
+                f"| median over {len(probs)} doublings | {med[0]:.3f} | {med[1]:.3f} "
+                f"| {med[2]:.3f} |",
+                f"| share above 0.2 | {(probs[:, 0] > 0.2).mean():.3f} "
+                f"| {(probs[:, 1] > 0.2).mean():.3f} | {(probs[:, 2] > 0.2).mean():.3f} |",
+                ""]
     conf: Counter[str] = Counter()
     for r in rows:
         conf.update(r["confusions"])
@@ -309,35 +402,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     parser.add_argument("--limit", type=int, default=None, help="first N tracks")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--by", choices=GROUPINGS, action="append", default=[],
+                        help="also a table by this grouping of the tracks (repeatable)")
     parser.add_argument("--json", type=Path, default=None, help="per-track rows")
+    parser.add_argument("--rows", type=Path, default=None,
+                        help="report the per-track rows of an earlier --json instead of "
+                             "transcribing (the same --data)")
     args = parser.parse_args(argv)
 
     import torch
 
     from mirkit.data.datasets import open_dataset
+    from mirkit.features.pianoroll import LOWEST_PITCH
     from mirkit.tasks.transcribe import Transcriber
 
     torch.set_num_threads(args.threads)
     ds = open_dataset(args.data)
-    tracks = [t for t in ds.tracks(args.split)
-              if ds.mixture_path(t) is not None and ds.notes(t) is not None][: args.limit]
-    if not tracks:
-        parser.error(f"no track with audio and notes in split {args.split!r} of {args.data}")
-    transcriber = Transcriber(args.model, device="cpu")
-    classes = list(transcriber.classes)
-    rows = []
-    for n, track in enumerate(tracks, 1):
-        path, ref = ds.mixture_path(track), ds.notes(track)
-        assert path is not None and ref is not None          # kept above
-        result = transcriber.transcribe(path)
-        row = analyse_track(ref, result.notes.notes, classes)
-        rows.append({"track": track, **row})
-        if n % 20 == 0:
-            print(f"{n}/{len(tracks)} tracks", file=sys.stderr, flush=True)
-    print(f"{transcriber.name}, split {args.split}, {len(rows)} tracks\n")
+    info: Any = getattr(ds, "track_info", None)
+    if args.by and info is None:
+        parser.error(f"--by needs a synth dataset (track.json per track); {args.data} is not")
+    if args.rows is not None:
+        saved = json.loads(args.rows.read_text())
+        name, rows = saved["model"], saved["tracks"]
+        classes = list(rows[0]["cells"]) if rows else []
+        args.split = saved["split"]
+    else:
+        tracks = [t for t in ds.tracks(args.split)
+                  if ds.mixture_path(t) is not None and ds.notes(t) is not None][: args.limit]
+        if not tracks:
+            parser.error(f"no track with audio and notes in split {args.split!r} of "
+                         f"{args.data}")
+        transcriber = Transcriber(args.model, device="cpu")
+        name, classes = transcriber.name, list(transcriber.classes)
+        rows = []
+        for n, track in enumerate(tracks, 1):
+            path, ref = ds.mixture_path(track), ds.notes(track)
+            assert path is not None and ref is not None          # kept above
+            result = transcriber.transcribe(path, keep_rolls=True)
+            row = analyse_track(ref, result.notes.notes, classes, roll=result.roll,
+                                fps=result.sr / result.hop, lowest_pitch=LOWEST_PITCH)
+            rows.append({"track": track, **row})
+            if n % 20 == 0:
+                print(f"{n}/{len(tracks)} tracks", file=sys.stderr, flush=True)
+    print(f"{name}, split {args.split}, {len(rows)} tracks\n")
     print("\n".join(report(rows, classes)))
+    for by in args.by:
+        groups = [group_of(info(r["track"]), by) for r in rows]
+        print()
+        print("\n".join(group_report(rows, groups, by)))
     if args.json is not None:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps({"model": name, "split": args.split,
+                                         "tracks": rows}, indent=1))
     return 0
 
 

@@ -77,3 +77,41 @@ def test_oracle_rows_fix_labels_then_doublings(errors):
     lines = errors.report([row], ["violin", "viola", "flute"])
     assert "| viola | 0 | 0.000 | — | 0.000 | 0 | — | — |" in lines
     assert any(line.startswith("| recall cap") and line.endswith("0.500 |") for line in lines)
+
+
+def test_doubling_probabilities_read_the_roll_at_the_doubled_key(errors):
+    classes = ["violin", "flute", "oboe", "drums"]
+    fps = 10.0
+    roll = np.zeros((4, 88, 30), np.float32)
+    roll[0, 60 - 21, :] = 0.9                  # violin heard
+    roll[1, 60 - 21, :] = 0.1                  # flute, its unison partner, barely
+    roll[2, 60 - 21, :] = 0.3                  # oboe, not playing
+    roll[3, 60 - 21, :] = 1.0                  # drums: never "another class"
+    ref = _table([(0.0, 2.0, 60, "violin"), (0.02, 2.0, 60, "flute"),
+                  (0.0, 2.0, 64, "violin")])
+    row = errors.analyse_track(ref, _table([(0.0, 2.0, 60, "violin")]), classes,
+                               roll=roll, fps=fps, lowest_pitch=21)
+    assert row["doubling probabilities"] == [[pytest.approx(0.9), pytest.approx(0.1),
+                                              pytest.approx(0.3)]]
+    lines = errors.report([row], classes)
+    assert "| median over 1 doublings | 0.900 | 0.100 | 0.300 |" in lines
+    assert "| share above 0.2 | 1.000 | 0.000 | 1.000 |" in lines
+
+
+def test_groups_of_tracks(errors):
+    info = {"accompaniment": ["bass-12", "double+0"], "soundfont": "TimGM6mb.sf2",
+            "source": "music21:oneills1850/1-100#3"}
+    assert errors.group_of(info, "doubling") == "unison"
+    assert errors.group_of({**info, "accompaniment": ["double-12"]}, "doubling") == \
+        "octave down"
+    assert errors.group_of({"source": "music21:bach/bwv66.6"}, "doubling") == "none"
+    assert errors.group_of(info, "soundfont") == "TimGM6mb.sf2"
+    assert errors.group_of(info, "collection") == "oneills1850"
+    a = {"reference": 10, "decoded": 8, "matched": 6, "misses": {"doubling partner": 4},
+         "decoded scores": (0.5, 0.4)}
+    b = {"reference": 10, "decoded": 10, "matched": 10, "misses": {},
+         "decoded scores": (1.0, 1.0)}
+    lines = errors.group_report([a, b, b], ["unison", "none", "none"], "doubling")
+    assert lines[2].startswith("| none | 2 | 1.000 | 1.000 | 1.000 | 0.0 % |")
+    assert lines[3].startswith("| unison | 1 | 0.750 | 0.600 | 0.667 | 40.0 % |")
+    assert lines[3].endswith("| 0.500 | 0.400 |")
