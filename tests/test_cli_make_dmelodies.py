@@ -143,6 +143,10 @@ def test_list_rows_and_formats(tmp_path: Path) -> None:
     (["--export", "wav"], "format must be one of midi, musicxml"),
     (["--no-npz"], "does nothing"),
     (["--shard", "3/2"], "--shard"),
+    (["--indices", "0-3", "--filename", "../x.npz"], "leaves the output folder"),
+    (["--indices", "0-3", "--filename", "/tmp/x.npz"], "leaves the output folder"),
+    (["--indices", "0-3", "--filename", ""], "gives an empty file name"),
+    (["--indices", "0-3", "--filename", "{a}.npz"], "this file name takes no fields"),
 ])
 def test_bad_options_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     res = mirkit("make-dmelodies", "-o", str(tmp_path), *args)

@@ -89,8 +89,11 @@ def make_dmelodies_cmd(
         reporter.close()
         return 0
 
+    from mirkit.io.batch import output_path
+
+    npz = None if no_npz else output_path(run.output, run.filename)   # stays inside -o
     summary = make_dmelodies(
-        None if no_npz else run.output / run.filename,
+        npz,
         indices=selection, limit=limit, shard=run.shard, compress=compress, existing=run.existing,
         exports=exports, jobs=run.jobs, on_export=on_export)
     if list_items:

@@ -206,7 +206,8 @@ def output_path(output_dir: str | os.PathLike[str], template: str, **fields: Any
     if unknown:
         raise ParameterError(
             f"--filename {template!r} uses unknown field(s) {', '.join(unknown)}; "
-            f"available: {', '.join('{' + k + '}' for k in fields)}")
+            + (f"available: {', '.join('{' + k + '}' for k in fields)}" if fields
+               else "this file name takes no fields"))
     try:
         name = template.format(**fields)
     except (ValueError, IndexError) as exc:
