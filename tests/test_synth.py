@@ -419,6 +419,29 @@ def test_repeated_renders_share_the_split_and_limit_counts_tracks(piece: Path,
 
 
 @needs_fluidsynth
+def test_limit_renders_only_what_it_keeps_and_skip_existing_keeps_it(piece: Path,
+                                                                    tmp_path: Path) -> None:
+    args: dict[str, Any] = dict(output=tmp_path, seed=1, limit=1, config=quiet(max_seconds=5.0))
+    first = synth([piece], **args)
+    assert first["rendered"] == 1 and first["tracks"] == 1
+    assert [p.name for p in (tmp_path / "tracks").iterdir()] == ["000001-01"]
+    before = file_bytes(tmp_path)
+    rows: list[dict[str, Any]] = []
+    again = synth([piece], existing=ExistingPolicy.SKIP, on_track=rows.append, **args)
+    assert (again["kept"], again["rendered"]) == (1, 0)
+    assert [r["status"] for r in rows] == ["skipped"] and file_bytes(tmp_path) == before
+    rows.clear()
+    more = synth([piece], existing=ExistingPolicy.SKIP, on_track=rows.append,
+                 **{**args, "limit": 2})
+    assert (more["kept"], more["rendered"]) == (1, 1)
+    assert [(r["id"], r["status"]) for r in rows] == [("000001-01", "skipped"),
+                                                      ("000001-02", "done")]
+    fresh = tmp_path / "fresh"
+    synth([piece], **{**args, "limit": 2, "output": fresh})
+    assert file_bytes(tmp_path / "tracks") == file_bytes(fresh / "tracks")
+
+
+@needs_fluidsynth
 def test_holdout_pieces_are_skipped(piece: Path, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     listing = tmp_path / "holdout.txt"
@@ -493,9 +516,9 @@ def test_one_chorale_from_the_corpus(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def mirkit(*args: str) -> subprocess.CompletedProcess[str]:
+def mirkit(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mirkit", *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, input=stdin)
 
 
 def test_cli_usage_errors(tmp_path: Path) -> None:
@@ -507,6 +530,11 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     assert res.returncode == 2 and "drums-prob 2" in res.stderr
     res = mirkit("synth", "x.mid", "--instruments", "tuba", "-o", str(tmp_path / "x"))
     assert res.returncode == 2 and "tuba" in res.stderr
+    for text in ("", "\n \n"):                       # '-' naming nothing: no inputs
+        res = mirkit("synth", "-", "-o", str(tmp_path / "x"), stdin=text)
+        assert res.returncode == 2 and res.stdout == ""
+        assert res.stderr.strip().splitlines() == [
+            "mirkit: error: no inputs given: standard input held no paths"]
     assert not (tmp_path / "x").exists()
 
 

@@ -524,6 +524,8 @@ def collect_pieces(
     if sources:
         paths, problems = expand_inputs([str(s) for s in sources],
                                         extensions=frozenset(_SYMBOLIC_SUFFIXES))
+        if not paths and not problems and not corpora:
+            raise ParameterError("no inputs given: standard input held no paths")
         out.problems.extend((f"file:{p.spec}", p.message) for p in problems)
         root = _corpus_root() if any(_inside_corpus(p) for p in paths) else None
         for p in paths:
@@ -1558,6 +1560,7 @@ class TrackJob:
 
     ``number`` (1-based) names the track folders: ``{number:06d}``, or
     ``{number:06d}-{e:02d}`` for excerpt ``e`` (from 1) when ``config.max_seconds`` is set.
+    ``max_tracks`` (``--limit``): render at most this many excerpts (the first ones).
     """
 
     number: int
@@ -1569,6 +1572,7 @@ class TrackJob:
     soundfonts: tuple[str, ...]
     backend: str
     existing: str = "error"
+    max_tracks: int | None = None
 
 
 def track_id(number: int, excerpt: int | None) -> str:
@@ -1597,12 +1601,15 @@ def _existing_entries(job: TrackJob) -> list[dict[str, Any]] | None:
 def run_job(job: TrackJob) -> dict[str, Any]:
     """Parse, arrange, render and write the track(s) of one piece (runs in a worker).
 
+    Under ``--skip-existing`` a complete excerpt already on disk is kept, not rendered again
+    (the settings were checked to be the same), and only the missing ones are rendered.
+
     Returns
     -------
     dict
-        ``entries`` (manifest records, in excerpt order), ``status`` (``done``,
-        ``skipped`` for complete tracks kept under ``--skip-existing``, or ``failed``),
-        ``error`` (failed only) and ``seconds`` (wall time).
+        ``entries`` (manifest records, in excerpt order), ``kept`` (the ids of the entries
+        kept from disk), ``status`` (``done``, ``skipped`` when every entry was kept, or
+        ``failed``), ``error`` (failed only) and ``seconds`` (wall time).
     """
     from mirkit.io.batch import ExistingPolicy, claim_outputs
     from mirkit.io.symbolic import read_score
@@ -1613,7 +1620,7 @@ def run_job(job: TrackJob) -> dict[str, Any]:
         if policy is ExistingPolicy.SKIP:
             kept = _existing_entries(job)
             if kept is not None:
-                return {"status": "skipped", "entries": kept,
+                return {"status": "skipped", "entries": kept, "kept": [e["id"] for e in kept],
                         "seconds": time.perf_counter() - start}
         score = read_score(job.piece.path, index=job.piece.index)
         arr = arrange(score, seed=job.seed, config=job.config, soundfonts=job.soundfonts)
@@ -1625,17 +1632,27 @@ def run_job(job: TrackJob) -> dict[str, Any]:
         tracks = Path(job.output) / "tracks"
         excerpted = job.config.max_seconds is not None
         ids = [track_id(job.number, e + 1 if excerpted else None) for e in range(len(pieces))]
+        wanted = len(pieces) if job.max_tracks is None else min(len(pieces), job.max_tracks)
         if policy is ExistingPolicy.ERROR:
-            claim_outputs([tracks / i / "track.json" for i in ids], policy)
-        entries = []
-        for e, ((a, b, part), tid) in enumerate(zip(pieces, ids, strict=True)):
+            claim_outputs([tracks / i / "track.json" for i in ids[:wanted]], policy)
+        entries, kept_ids = [], []
+        for e, ((a, b, part), tid) in enumerate(zip(pieces[:wanted], ids[:wanted],
+                                                    strict=True)):
+            old = (read_track_entry(tracks / tid) if policy is ExistingPolicy.SKIP
+                   else None)
+            if old is not None:
+                entries.append(old)
+                kept_ids.append(tid)
+                continue
             rendered = render_track(part, config=job.config, backend=job.backend)
             entry = _entry(job, tid, part, rendered,
                            {"index": e + 1, "of": len(pieces), "start": round(a, 6),
                             "end": round(b, 6)} if excerpted else None)
             write_track(tracks / tid, part, rendered, entry)
             entries.append(entry)
-        return {"status": "done", "entries": entries, "seconds": time.perf_counter() - start}
+        status = "skipped" if len(kept_ids) == len(entries) else "done"
+        return {"status": status, "entries": entries, "kept": kept_ids,
+                "seconds": time.perf_counter() - start}
     except MirkitError as exc:
         return {"status": "failed", "entries": [], "error": str(exc),
                 "seconds": time.perf_counter() - start}

@@ -241,7 +241,9 @@ def synth(
             yield engine.TrackJob(number=number, render=render_pass, piece=ref,
                                   seed=engine.job_seed(seed, number), output=str(out),
                                   config=config, soundfonts=soundfonts, backend=backend,
-                                  existing=str(existing))
+                                  existing=str(existing),
+                                  max_tracks=None if limit is None
+                                  else max(limit - len(tracks), 1))
 
     def reached() -> bool:
         return ((limit is not None and len(tracks) >= limit)
@@ -258,21 +260,24 @@ def synth(
                   "seconds": round(result["seconds"], 3)})
             return []
         entries = result["entries"]
+        kept_ids = set(result.get("kept", ()))
         dropped: list[str] = []
         if limit is not None and len(tracks) + len(entries) > limit:
             keep = limit - len(tracks)
-            dropped = [e["id"] for e in entries[keep:]] if status == "done" else []
+            # remove what this job rendered beyond the limit; never what it kept
+            dropped = [e["id"] for e in entries[keep:] if e["id"] not in kept_ids]
             entries = entries[:keep]
         each = result["seconds"] / max(len(entries), 1)
         for entry in entries:
             tracks.append(entry)
             total_seconds += float(entry["duration"])
-            if status == "done":
+            if entry["id"] in kept_ids:
+                counts["kept"] += 1
+                emit(_row(entry, "skipped", each))
+            else:
                 counts["rendered"] += 1
                 audio_new += float(entry["duration"])
-            else:
-                counts["kept"] += 1
-            emit(_row(entry, status, each))
+                emit(_row(entry, "done", each))
         if len(tracks) - last_written >= MANIFEST_EVERY:
             _write_json(manifest_path, _manifest(run_config, tracks, failed,
                                                  sr=config.sample_rate, complete=False,
