@@ -153,6 +153,7 @@ def test_tagging_matches_sklearn_and_names_excluded_tags(tmp_path: Path,
         assert out[tag]["PR-AUC"] == pytest.approx(
             average_precision_score(labels[:, j], scores[:, j]), abs=1e-12)
     assert "voice" not in out and out["(macro)"]["tags"] == 2
+    assert [r["status"] for r in out.values()] == ["done", "done", "aggregate", "aggregate"]
     assert "left out of the macro averages: voice" in res.stderr
 
 
@@ -187,6 +188,7 @@ def test_assessment_matches_scipy(tmp_path: Path, rng: np.random.Generator) -> N
     assert out["rhythm"]["Spearman rho"] == pytest.approx(
         spearmanr(ref[:, 1], pred[:, 1])[0], abs=1e-12)
     assert out["(mean)"]["MAE"] == pytest.approx(np.abs(ref - pred).mean(), abs=1e-12)
+    assert [r["status"] for r in out.values()] == ["done", "done", "aggregate"]
 
 
 # ------------------------------------------------------------------ generation

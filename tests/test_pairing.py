@@ -37,7 +37,24 @@ def test_ambiguous_names_are_problems(tmp_path: Path) -> None:
     touch(est, "a.mid", "a.csv")
     pairs, problems = pair_files(ref, est, extensions=EXTS)
     assert not pairs
-    assert any("matches several files" in p.message for p in problems)
+    # one failed item for the name, not also "no estimate for reference item 'a'"
+    assert [(p.spec, p.message) for p in problems] == [
+        ("a", "estimate item 'a' matches several files: a.csv, a.mid")]
+
+
+def test_problems_are_placed_in_name_order(tmp_path: Path) -> None:
+    ref, est = tmp_path / "ref", tmp_path / "est"
+    touch(ref, "a.mid", "b.mid", "d.mid", "e.mid")
+    touch(est, "a.csv", "c.csv", "d.csv")
+    pairs, problems = pair_files(ref, est, extensions=EXTS)
+    assert [p.name for p in pairs] == ["a", "d"]
+    # rows: a, b (no estimate), c (no reference), d, e (no estimate)
+    assert [(p.spec, p.position) for p in problems] == [("b", 1), ("c", 1), ("e", 2)]
+    touch(ref, "t1/vocals.wav", "t2/vocals.wav", "t3/vocals.wav")
+    touch(est, "t1/vocals.wav", "t3/vocals.wav")
+    tracks, missing = pair_tracks(ref, est, extensions=AUDIO)
+    assert [r.name for r, _ in tracks] == ["t1", "t3"]
+    assert [(p.spec, p.position) for p in missing] == [("t2", 1)]
 
 
 def test_file_pairs(tmp_path: Path) -> None:

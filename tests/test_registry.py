@@ -130,6 +130,12 @@ def test_models_cli_lists_and_explains() -> None:
     rows = {r["name"]: r for r in json.loads(res.stdout)}
     assert rows["transcribe-unet-test"]["weights"] == "random (test)"
     assert rows["transcribe-unet-test"]["task"] == "transcribe"
+    res = runner.invoke(app, ["models", "list", "--task", "transcribe", "--format", "json"])
+    assert res.exit_code == 0
+    assert {r["task"] for r in json.loads(res.stdout)} == {"transcribe"}
+    res = runner.invoke(app, ["models", "list", "--task", "transcrib"])
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "--task 'transcrib': no model has this task; choose from " in res.stderr
     res = runner.invoke(app, ["models", "info", "transcribe-unet-test", "--format", "json"])
     info = {r["key"]: r["value"] for r in json.loads(res.stdout)}
     assert res.exit_code == 0 and info["arch"] == "transcription-unet"

@@ -27,11 +27,15 @@ Report = Annotated[Path | None, typer.Option(
 
 _COMMON = ("existing", "jobs", "shard")
 _HELPS = {"jobs": "Items evaluated in parallel.",
-          "skip_existing": "Leave existing output files (--report, --json-dir) as they are.",
-          "overwrite": "Replace existing output files (--report, --json-dir)."}
+          "skip_existing": "Leave an existing --report file as it is (do nothing).",
+          "overwrite": "Replace an existing --report file."}
+_SEPARATION_HELPS = {
+    **_HELPS,
+    "skip_existing": "Leave existing output files (--report, --json-dir) as they are.",
+    "overwrite": "Replace existing output files (--report, --json-dir)."}
 
 
-@command(evaluate_app, "separation", common=(*_COMMON, "device"), helps=_HELPS)
+@command(evaluate_app, "separation", common=(*_COMMON, "device"), helps=_SEPARATION_HELPS)
 def separation_cmd(
     run: RunOptions, reference: Reference, estimate: Estimate, report: Report = None,
     window: Annotated[float, typer.Option(help="BSS-eval frame length in seconds.")] = 1.0,
@@ -79,7 +83,7 @@ def transcription_cmd(
     metrics: Annotated[str | None, typer.Option(
         "--metrics", metavar="LIST",
         help="Only these metric columns, comma-separated, e.g. 'F-measure_no_offset,Frame "
-             "Accuracy' or 'Instrument F-measure [piano]'.")] = None,
+             "Accuracy' or 'Instrument F-measure \\[piano]'.")] = None,
 ) -> int:
     """Note P/R/F1, multi-pitch frame and instrument-aware metrics (mir_eval conventions).
 

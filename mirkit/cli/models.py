@@ -22,8 +22,13 @@ def list_cmd(
         "--task", help="Only models of this subcommand (e.g. transcribe).")] = None,
 ) -> int:
     """List registered models: name, task, architecture, weights and description."""
+    from mirkit.errors import ParameterError
     from mirkit.models.registry import list_models
 
+    tasks = sorted({e.task for e in list_models()})
+    if task is not None and task not in tasks:
+        raise ParameterError(f"--task {task!r}: no model has this task; choose from "
+                             f"{', '.join(tasks)}")
     reporter = run.reporter(("name", "task", "arch", "weights", "description"))
     for e in list_models(task):
         size = (f"{e.weights_path.stat().st_size / 1e6:.1f} MB"

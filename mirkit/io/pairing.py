@@ -18,6 +18,8 @@ Unpaired items are reported one by one (a failed item each), never dropped silen
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +89,7 @@ def pair_files(reference: Path, estimate: Path, *, extensions: Collection[str]
                              f"'{estimate}' is a file; give two folders or two files")
 
     problems: list[InputProblem] = []
+    ambiguous: set[str] = set()
 
     def index(root: Path, role: str) -> dict[str, Path]:
         found: dict[str, list[Path]] = {}
@@ -95,6 +98,7 @@ def pair_files(reference: Path, estimate: Path, *, extensions: Collection[str]
         out = {}
         for k, ps in found.items():
             if len(ps) > 1:
+                ambiguous.add(k)
                 problems.append(InputProblem(k, f"{role} item '{k}' matches several files: "
                                                 f"{', '.join(p.name for p in ps)}"))
             else:
@@ -106,11 +110,12 @@ def pair_files(reference: Path, estimate: Path, *, extensions: Collection[str]
         raise ParameterError(f"--reference folder '{reference}' holds no supported files "
                              f"({exts})")
     pairs = [Pair(k, refs[k], ests[k]) for k in sorted(refs) if k in ests]
+    # an ambiguous name is one failed item (its own message), not also an unpaired one
     problems += [InputProblem(k, f"no estimate for reference item '{k}' in '{estimate}'")
-                 for k in sorted(refs) if k not in ests]
+                 for k in sorted(refs) if k not in ests and k not in ambiguous]
     problems += [InputProblem(k, f"estimate item '{k}' has no reference in '{reference}'")
-                 for k in sorted(ests) if k not in refs]
-    return pairs, problems
+                 for k in sorted(ests) if k not in refs and k not in ambiguous]
+    return pairs, _in_name_order(problems, [p.name for p in pairs])
 
 
 def multitrack_folder(root: Path, *, extensions: Collection[str]) -> dict[str, Track]:
@@ -178,4 +183,14 @@ def pair_tracks(reference: Path, estimate: Path, *, extensions: Collection[str]
         pairs.append((ref, est))
     problems += [InputProblem(n, f"estimate track '{n}' has no reference in '{reference}'")
                  for n in ests if n not in refs]
-    return pairs, problems
+    pairs.sort(key=lambda pair: pair[0].name)
+    return pairs, _in_name_order(problems, [ref.name for ref, _ in pairs])
+
+
+def _in_name_order(problems: list[InputProblem], paired: list[str]) -> list[InputProblem]:
+    """The problems sorted by name, each placed (``position``) among the sorted paired
+    names, so that result rows come in name order, failed ones included."""
+    keys = sorted(paired)
+    # the problems of one name stay in the order they were found (sort is stable)
+    return [dataclasses.replace(p, position=bisect.bisect_left(keys, p.spec))
+            for p in sorted(problems, key=lambda p: p.spec)]

@@ -247,7 +247,7 @@ def tagging_item(pair: Pair, *, threshold: float, warn: Any = None) -> dict[str,
              f"left out of the macro averages: {', '.join(result.excluded_tags)}")
     rows = [{"tag": tag, **values} for tag, values in result.per_tag.items()]
     for avg in ("macro", "micro"):
-        rows.append({"tag": f"({avg})",
+        rows.append({"tag": f"({avg})", "status": "aggregate",
                      **{m: result.summary[f"{m} {avg}"] for m in TAG_METRICS},
                      "tags": int(result.summary["Tags evaluated"])})
     return {"rows": rows}
@@ -272,8 +272,8 @@ def assessment_item(pair: Pair) -> dict[str, Any]:
         if row["Pearson r"] is None:
             row["note"] = "predictions all equal: correlations undefined"
         rows.append(row)
-    mean = {"criterion": "(mean)", **{m: scores.get(m) for m in ASSESSMENT_METRICS},
-            "items": items}
+    mean = {"criterion": "(mean)", "status": "aggregate",
+            **{m: scores.get(m) for m in ASSESSMENT_METRICS}, "items": items}
     if "Constant predictions" in scores:
         mean["note"] = "correlations left out: some criteria have constant predictions"
     rows.append(mean)
