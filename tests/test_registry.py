@@ -175,6 +175,15 @@ def test_export_ships_a_training_checkpoint(toy_registry: Path, tmp_path: Path) 
     assert torch.equal(loaded.module.lin.weight, model.lin.weight)
     assert loaded.card["metrics"] == {"test": {"f1": 0.7}} and loaded.card["seed"] == 3
     assert [e.description for e in registry.list_models() if e.name == "toy-real"] == ["a toy"]
+    # the command never replaces a model silently
+    before = shipped.read_bytes()
+    again = ["models", "export", str(run / "best.pt"), "--name", "toy-real"]
+    res = CliRunner().invoke(app, again)
+    assert res.exit_code == 1 and "exists; pass --overwrite" in res.stderr
+    res = CliRunner().invoke(app, [*again, "--skip-existing"])
+    assert res.exit_code == 0 and res.stdout == "" and shipped.read_bytes() == before
+    res = CliRunner().invoke(app, [*again, "--overwrite", "--format", "json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)[0]["name"] == "toy-real"
     # exporting again replaces the row instead of adding one
     registry.export_model(run / "best.pt", "toy-real")
     rows = json.loads((toy_registry / "models.json").read_text())["models"]

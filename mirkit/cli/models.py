@@ -58,7 +58,9 @@ def info_cmd(run: RunOptions, name: Annotated[str, typer.Argument(
     return 0
 
 
-@command(models_app, "export")
+@command(models_app, "export", common=("existing",),
+         helps={"skip_existing": "Leave a model of that name in the table as it is.",
+                "overwrite": "Replace a model of that name in the table (weights, card, row)."})
 def export_cmd(
     run: RunOptions,
     checkpoint: Annotated[Path, typer.Argument(
@@ -83,8 +85,16 @@ def export_cmd(
     import json
 
     from mirkit.errors import InputError
-    from mirkit.models.registry import export_model
+    from mirkit.io.batch import SkipItem, claim_outputs
+    from mirkit.models.registry import PRETRAINED_DIR, export_model
 
+    folder = into if into is not None else PRETRAINED_DIR
+    try:
+        claim_outputs([folder / f"{name}.pt", folder / f"{name}.json"], run.existing)
+    except SkipItem:
+        run.console.note(f"model '{name}' exists in '{folder}'; nothing to do "
+                         f"(--skip-existing)")
+        return 0
     extra = None
     if card is not None:
         try:
