@@ -373,6 +373,10 @@ def test_generation_names_a_piece_with_too_few_notes(tmp_path: Path) -> None:
                tmp_path / "gen" / "tiny.mid")
     res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"))
     assert res.exit_code == 1 and "tiny.mid' has 1 note(s)" in res.stderr
+    # a per-bar feature without --num-bar: a usage error before any piece is read
+    res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"),
+              "--feature", "bar_used_pitch")
+    assert res.exit_code == 2 and res.stdout == "" and "give --num-bar N" in res.stderr
 
 
 def test_disentanglement_limit_must_be_sensible(tmp_path: Path) -> None:

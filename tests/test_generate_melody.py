@@ -213,8 +213,8 @@ def test_chords_from_a_lead_sheet(tmp_path: Path) -> None:
     assert code == 2 and "differs" in err
     code, _, err = cli("--chords-from", str(abc), "--chords", "C", "--model", "melody-test")
     assert code == 2 and "either --chords" in err
-    code, _, err = cli("--chords-from", str(tmp_path / "none.abc"), "--model", "melody-test")
-    assert code == 1 and "not a file" in err
+    code, out, err = cli("--chords-from", str(tmp_path / "none.abc"), "--model", "melody-test")
+    assert code == 2 and out == "" and "none.abc' does not exist; give a score file" in err
     nochords = tmp_path / "plain.abc"
     nochords.write_text("X: 1\nT:Plain\nM:4/4\nL:1/4\nK:C\nCDEF|]\n", encoding="utf-8")
     with pytest.raises(InputError, match="no chord symbols"):

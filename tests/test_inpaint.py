@@ -398,6 +398,10 @@ def test_cli_errors(tunes: Path, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "holds 24 tune(s)" in res.output
     res = cli(str(tunes / "single.abc"), "-m", "2-3", "--method", "magic", *base)
     assert res.exit_code == 2 and "latent-rnn" in res.output
+    for option, value, words in (("--tune", "0", "tune number >= 1"),
+                                 ("--part", "-1", "part index >= 0")):
+        res = cli(str(tunes / "single.abc"), "-m", "2-3", option, value, *base)
+        assert res.exit_code == 2 and words in res.output, res.output
     assert not list(Path(out).glob("*")) if Path(out).exists() else True
 
 

@@ -182,6 +182,10 @@ def test_export_ships_a_training_checkpoint(toy_registry: Path, tmp_path: Path) 
     assert res.exit_code == 1 and "exists; pass --overwrite" in res.stderr
     res = CliRunner().invoke(app, [*again, "--skip-existing"])
     assert res.exit_code == 0 and res.stdout == "" and shipped.read_bytes() == before
+    for text in ("[1, 2]", "{not json"):
+        extra.write_text(text)
+        res = CliRunner().invoke(app, [*again, "--overwrite", "--card", str(extra)])
+        assert res.exit_code == 2 and "--card" in res.stderr and shipped.read_bytes() == before
     res = CliRunner().invoke(app, [*again, "--overwrite", "--format", "json"])
     assert res.exit_code == 0 and json.loads(res.stdout)[0]["name"] == "toy-real"
     # exporting again replaces the row instead of adding one

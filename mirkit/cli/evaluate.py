@@ -239,14 +239,20 @@ def generation_cmd(
 
     Example: mirkit evaluate generation -r heldout/ -e generated/ --bleu --format table
     """
+    from mirkit.errors import ParameterError
     from mirkit.io.pairing import Pair
+    from mirkit.metrics.generation import BAR_FEATURES
     from mirkit.tasks.evaluate import MGEVAL_COLUMNS, generation_item
 
     for path, opt in ((reference, "--reference"), (estimate, "--estimate")):
         if not path.exists():
-            from mirkit.errors import ParameterError
-
             raise ParameterError(f"{opt} '{path}' does not exist")
+    per_bar = [f for f in feature or () if f in BAR_FEATURES]
+    if per_bar and num_bar is None:
+        raise ParameterError(f"--feature {per_bar[0]} is per bar: give --num-bar N (bars per "
+                             f"piece) so that every piece has as many bars")
+    if num_bar is not None and num_bar < 1:
+        raise ParameterError(f"--num-bar {num_bar}: give a whole number >= 1")
     item = Pair(f"{estimate.name} vs {reference.name}", reference, estimate)
     console = run.console
     return run.process(

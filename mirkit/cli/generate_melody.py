@@ -99,6 +99,10 @@ def generate_melody_cmd(
     if (chords is None) == (chords_from is None):
         raise ParameterError("give the chords with either --chords 'C | G | Am | F' or "
                              "--chords-from FILE (not both)")
+    if chords_from is not None and not chords_from.is_file():
+        raise ParameterError(f"--chords-from '{chords_from}' "
+                             + ("is a folder" if chords_from.is_dir() else "does not exist")
+                             + "; give a score file (ABC, MusicXML, MIDI)")
     if samples < 1:
         raise ParameterError(f"--samples {samples}: give a whole number >= 1")
     if seed < 0:

@@ -76,8 +76,13 @@ def inpaint_cmd(
 
       mirkit inpaint quartet.mid --part 0 -m 3-4 -o out/ --format json
     """
+    from mirkit.errors import ParameterError
     from mirkit.tasks.inpaint import INPUT_EXTENSIONS, Inpainter
 
+    if tune < 1:
+        raise ParameterError(f"--tune {tune}: give a tune number >= 1 (the first is 1)")
+    if part is not None and part < 0:
+        raise ParameterError(f"--part {part}: give a part index >= 0 (the first is 0)")
     inpainter = Inpainter(model, device=run.device, method=method, temperature=temperature,
                           samples=samples, seed=seed, threads=run.threads)
     inpainter.check_measures(measures)

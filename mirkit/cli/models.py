@@ -84,7 +84,7 @@ def export_cmd(
     """Ship a trained checkpoint: weights without training state, card and table row."""
     import json
 
-    from mirkit.errors import InputError
+    from mirkit.errors import ParameterError
     from mirkit.io.batch import SkipItem, claim_outputs
     from mirkit.models.registry import PRETRAINED_DIR, export_model
 
@@ -100,9 +100,10 @@ def export_cmd(
         try:
             extra = json.loads(card.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise InputError(f"--card '{card}' is not a readable JSON file: {exc}") from None
+            raise ParameterError(f"--card '{card}' is not a readable JSON file: "
+                                 f"{str(exc).splitlines()[0]}") from None
         if not isinstance(extra, dict):
-            raise InputError(f"--card '{card}' must hold a JSON object")
+            raise ParameterError(f"--card '{card}' must hold a JSON object ({{...}})")
     entry = export_model(checkpoint, name, description=description, card_extra=extra,
                          into=into, dtype=dtype)
     reporter = run.reporter(("name", "task", "arch", "weights", "sha256"))
