@@ -99,6 +99,10 @@ def transcription_cmd(
     from mirkit.tasks.evaluate import NOTE_EXTENSIONS, aggregate_rows, transcription_item
 
     keep = _metric_filter(metrics)
+    if not hop > 0 or hop == float("inf"):
+        from mirkit.errors import ParameterError
+
+        raise ParameterError(f"--hop {hop}: give a positive number of seconds (e.g. 0.01)")
     pairs, problems = pair_files(reference, estimate, extensions=NOTE_EXTENSIONS)
     return run.process(lambda p: keep(transcription_item(p, hop_seconds=hop,
                                                          instruments=instruments)),

@@ -1395,7 +1395,10 @@ def read_latents_npz(
     try:
         loaded = np.load(p, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read '{p}' as an .npz archive: {exc}") from exc
+        # numpy's message for a non-archive speaks of pickles; say what the file is not
+        raise InputError(f"cannot read '{p}' as an .npz archive (np.savez output with "
+                         f"'z' and the factor arrays): it is not one; write the latents "
+                         f"with numpy.savez") from exc
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise InputError(
             f"'{p}' holds a single array, not an .npz archive: save codes and factors "
