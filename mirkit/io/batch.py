@@ -132,8 +132,8 @@ def expand_inputs(specs: Sequence[str], *, extensions: Collection[str],
             for f in files:
                 add(f)
         else:
-            problems.append(InputProblem(spec, f"'{spec}' does not exist; check the path "
-                                               f"(and quote a glob pattern)", len(paths)))
+            problems.append(InputProblem(spec, f"'{spec}' does not exist; check the path",
+                                         len(paths)))
     return paths, problems
 
 
