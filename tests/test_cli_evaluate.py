@@ -379,6 +379,22 @@ def test_generation_names_a_piece_with_too_few_notes(tmp_path: Path) -> None:
     assert res.exit_code == 2 and res.stdout == "" and "give --num-bar N" in res.stderr
 
 
+
+def test_generation_part_out_of_range_names_the_file(tmp_path: Path) -> None:
+    from mirkit.io.symbolic import Score, write_midi
+
+    for folder in ("gen", "ref"):
+        for i in range(3):
+            write_midi(Score.from_notes([60, 62, 64], onset_beats=[0, 1, 2],
+                                        offset_beats=[1, 2, 3]), tmp_path / folder / f"m{i}.mid")
+    res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"),
+              "--part", "5", "--feature", "pitch_range")
+    assert res.exit_code == 2 and "failed" not in res.stdout
+    assert "--part 5:" in res.stderr and "m0.mid' has part 0" in res.stderr
+    res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"),
+              "--part", "0", "--feature", "pitch_range")
+    assert res.exit_code == 0, res.stderr
+
 def test_disentanglement_limit_must_be_sensible(tmp_path: Path) -> None:
     np.savez(tmp_path / "lat.npz", z=np.zeros((10, 2)), factors=np.zeros((10, 1)))
     res = run("disentanglement", "-e", str(tmp_path / "lat.npz"), "--limit", "-5")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mirkit.errors import InputError
+from mirkit.errors import InputError, ParameterError
 from mirkit.io.batch import ExistingPolicy, claim_outputs
 from mirkit.io.pairing import Pair, Track
 
@@ -289,8 +289,11 @@ MGEVAL_COLUMNS = ("feature", "mean (generated)", "std (generated)", "mean (refer
                   "OA (reference)", "value", "note")
 
 
-def read_score_set(root: Path, role: str) -> dict[str, Any]:
-    """Every score file under ``root`` (or ``root`` itself), keyed by relative name."""
+def read_score_set(root: Path, role: str, *, part: int | None = None) -> dict[str, Any]:
+    """Every score file under ``root`` (or ``root`` itself), keyed by relative name.
+
+    With ``part``, every score must have that part; the error names the file that lacks it.
+    """
     from mirkit.io.batch import scan_folder
     from mirkit.io.symbolic import read_score
 
@@ -305,6 +308,10 @@ def read_score_set(root: Path, role: str) -> dict[str, Any]:
         if len(score) < 2:
             raise InputError(f"'{p}' has {len(score)} note(s); MGEval's interval features need "
                              f"at least 2 per piece")
+        if part is not None and not 0 <= part < len(score.parts):
+            raise ParameterError(f"--part {part}: '{p}' has part"
+                                 f"{'s 0..' if len(score.parts) > 1 else ' '}"
+                                 f"{len(score.parts) - 1}")
         scores[p.relative_to(base).with_suffix("").as_posix()] = score
     return scores
 
@@ -322,8 +329,8 @@ def generation_item(pair: Pair, *, features: Sequence[str] | None, distance: str
     """
     from mirkit.metrics import generation as gen
 
-    refs = read_score_set(pair.reference, "--reference")
-    gens = read_score_set(pair.estimate, "--estimate")
+    refs = read_score_set(pair.reference, "--reference", part=part)
+    gens = read_score_set(pair.estimate, "--estimate", part=part)
     results = gen.mgeval(list(gens.values()), list(refs.values()), features=features,
                          distance=distance, part=part, num_bar=num_bar,  # type: ignore[arg-type]
                          on_degenerate="nan")
