@@ -175,6 +175,26 @@ def test_outputs_rows_and_reproducible_files(tmp_path: Path) -> None:
     assert json.loads(stdout)[0]["melody"] == rows[1]["melody"]   # sample 2 of seed 5
 
 
+
+def test_shards_together_are_the_unsharded_run(tmp_path: Path) -> None:
+    base = ["--chords", "C | G | Am F", "--model", "melody-test", "--samples", "5", "--seed", "3",
+            "--format", "json", "-q"]
+    code, stdout, _ = cli(*base, "-o", str(tmp_path / "all"))
+    assert code == 0
+    whole = {r["input"]: r for r in json.loads(stdout)}
+    for k in (1, 2):
+        code, stdout, _ = cli(*base, "--shard", f"{k}/2", "-o", str(tmp_path / "shards"))
+        assert code == 0
+        rows = json.loads(stdout)
+        assert [r["input"] for r in rows] == [f"sample {i}" for i in range(k, 6, 2)]
+        for r in rows:
+            assert (r["seed"], r["melody"]) == (whole[r["input"]]["seed"],
+                                                whole[r["input"]]["melody"])
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == sorted(
+        p.name for p in (tmp_path / "all").iterdir())
+    code, _, err = cli(*base, "--shard", "3/2", "-o", str(tmp_path / "bad"))
+    assert code == 2 and "--shard" in err and not (tmp_path / "bad").exists()
+
 def test_existing_outputs(tmp_path: Path) -> None:
     rows = generate_melodies(parse_progression("C G"), output=tmp_path, model="melody-test",
                              filename="{stem}_{seed}.{ext}")

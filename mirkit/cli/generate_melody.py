@@ -17,11 +17,14 @@ OUTPUTS = "Outputs"
 
 
 @command(app, "generate-melody", common=("output", "filename", "existing", "device",
-                                         "threads"),
+                                         "threads", "shard"),
          defaults={"filename": "{stem}-{sample}.{ext}"},
          helps={"filename": "Output name template inside --output. Fields: {stem} ('melody', "
                             "or the --chords-from file name), {sample} (1..K), {seed}, {ext} "
                             "(mid, musicxml).",
+                "shard": "Generate only every N-th sample starting at the K-th (K counts "
+                         "from 1), for array jobs; sample k keeps seed S + k - 1, so the "
+                         "shards together give the files of one unsharded run.",
                 "skip_existing": "Leave a sample whose files both exist already.",
                 "overwrite": "Replace existing files (default: an existing file is an error "
                              "for that sample)."})
