@@ -296,6 +296,34 @@ def test_separation_matches_museval(tmp_path: Path, rng: np.random.Generator) ->
     assert len(doc["targets"][0]["frames"]) == 3
 
 
+
+def test_separation_undefined_metrics_say_why(tmp_path: Path, rng: np.random.Generator) -> None:
+    from mirkit.io.audio import save_audio
+
+    sr, n = 8000, 8000 * 3 + 1000                             # three 1-s frames and a tail
+    quiet = np.zeros((2, n))
+    quiet[:, -1000:] = 0.1 * rng.standard_normal((2, 1000))   # sounds only in the unscored tail
+    loud = 0.1 * rng.standard_normal((2, n))
+    noisy = quiet + 0.3 * np.where(quiet != 0, rng.standard_normal((2, n)), 0.0)
+    for role, bass in (("ref", quiet), ("est", noisy)):
+        save_audio(tmp_path / role / "t" / "bass.wav", bass, sr, subtype="FLOAT")
+        save_audio(tmp_path / role / "t" / "vocals.wav", loud, sr, subtype="FLOAT")
+    res = run("separation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"))
+    assert res.exit_code == 0, res.stderr
+    out = {(r["input"], r["target"]): r for r in rows(res.stdout)}
+    row = out[("t", "bass")]
+    assert row["SDR"] is None and row["SI-SDR"] is not None
+    assert row["note"].startswith("SDR, ISR, SIR, SAR undefined: no frame scored")
+
+
+@pytest.mark.parametrize("flag", ["--window", "--hop"])
+@pytest.mark.parametrize("value", ["nan", "inf", "0"])
+def test_separation_framing_must_be_finite_positive(tmp_path: Path, flag: str,
+                                                    value: str) -> None:
+    res = run("separation", "-r", str(tmp_path), "-e", str(tmp_path), flag, value)
+    assert res.exit_code == 2 and res.stdout == ""
+    assert f"{flag} {value}" in res.stderr.replace(".0:", ":") and "positive" in res.stderr
+
 def test_separation_length_mismatch_and_missing_target(tmp_path: Path,
                                                        rng: np.random.Generator) -> None:
     from mirkit.io.audio import save_audio

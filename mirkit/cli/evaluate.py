@@ -35,6 +35,15 @@ _SEPARATION_HELPS = {
     "overwrite": "Replace existing output files (--report, --json-dir)."}
 
 
+def _check_seconds(value: float, flag: str, *, example: float) -> None:
+    """A duration option must be a positive, finite number of seconds (usage error)."""
+    if not 0 < value < float("inf"):
+        from mirkit.errors import ParameterError
+
+        raise ParameterError(f"{flag} {value}: give a positive number of seconds "
+                             f"(e.g. {example:g})")
+
+
 @command(evaluate_app, "separation", common=(*_COMMON, "device"), helps=_SEPARATION_HELPS)
 def separation_cmd(
     run: RunOptions, reference: Reference, estimate: Estimate, report: Report = None,
@@ -55,6 +64,8 @@ def separation_cmd(
     from mirkit.io.pairing import pair_tracks
     from mirkit.tasks.evaluate import aggregate_rows, separation_item
 
+    _check_seconds(window, "--window", example=1.0)
+    _check_seconds(hop, "--hop", example=1.0)
     pairs, problems = pair_tracks(reference, estimate, extensions=AUDIO_EXTENSIONS)
     device = None if run.device in ("auto", "cpu") else run.device
     if device is not None:
@@ -67,7 +78,8 @@ def separation_cmd(
                                json_dir=json_dir, existing=run.existing)
 
     return run.process(work, items=pairs, problems=problems, label=lambda p: p[0].name,
-                       columns=("target", "SDR", "ISR", "SIR", "SAR", "SI-SDR", "SDRi"),
+                       columns=("target", "SDR", "ISR", "SIR", "SAR", "SI-SDR", "SDRi",
+                                "note"),
                        what="tracks", report=report,
                        aggregate=lambda rows: aggregate_rows(rows, group_by=("target",)))
 
@@ -99,10 +111,7 @@ def transcription_cmd(
     from mirkit.tasks.evaluate import NOTE_EXTENSIONS, aggregate_rows, transcription_item
 
     keep = _metric_filter(metrics)
-    if not hop > 0 or hop == float("inf"):
-        from mirkit.errors import ParameterError
-
-        raise ParameterError(f"--hop {hop}: give a positive number of seconds (e.g. 0.01)")
+    _check_seconds(hop, "--hop", example=0.01)
     pairs, problems = pair_files(reference, estimate, extensions=NOTE_EXTENSIONS)
     return run.process(lambda p: keep(transcription_item(p, hop_seconds=hop,
                                                          instruments=instruments)),

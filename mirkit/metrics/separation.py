@@ -206,6 +206,8 @@ def seconds_to_samples(seconds: float, sr: int) -> int:
     """
     if not sr > 0:
         raise ParameterError(f"sample rate {sr} Hz: it must be positive")
+    if not math.isfinite(seconds):
+        raise ParameterError(f"{seconds} s: a window or hop must be a finite number of seconds")
     n = int(round(seconds * sr))
     if n < 1:
         raise ParameterError(f"{seconds} s at {sr} Hz is {seconds * sr:g} samples; it must be "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mirkit.errors import InputError, ParameterError
 from mirkit.io.batch import ExistingPolicy, claim_outputs
@@ -89,6 +90,22 @@ def _load_stack(paths: Sequence[Path], item: str, role: str) -> tuple[np.ndarray
     return np.stack([a.T for a in arrays]).astype(np.float64), rates[0]
 
 
+def _undefined_separation_note(row: dict[str, Any], sdr_frames: NDArray[np.float64]) -> str:
+    """Why a target's metrics are undefined (NaN), or "" when every metric has a value."""
+    undefined = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+    if not undefined:
+        return ""
+    reasons = []
+    if np.isnan(sdr_frames).all():
+        reasons.append("no frame scored, since in every BSS-eval frame some reference or "
+                       "estimate is silent")
+    elif not np.isfinite(sdr_frames).any():
+        reasons.append("infinite in every scored frame (the estimate equals the reference)")
+    if "SI-SDR" in undefined:
+        reasons.append("SI-SDR: the reference is silent or the estimate equals it")
+    return f"{', '.join(undefined)} undefined: {'; '.join(reasons) or 'no finite value'}"
+
+
 def separation_item(pair: tuple[Track, Track], *, window_seconds: float, hop_seconds: float,
                     device: str | None, json_dir: Path | None,
                     existing: ExistingPolicy) -> dict[str, Any]:
@@ -138,6 +155,9 @@ def separation_item(pair: tuple[Track, Track], *, window_seconds: float, hop_sec
         row["SI-SDR"] = float(sisdr[i])
         if sdri is not None:
             row["SDRi"] = float(sdri[i])
+        note = _undefined_separation_note(row, frames["SDR"][i])
+        if note:
+            row["note"] = note
         rows.append(row)
     if json_path is not None:
         doc = sep.museval_json(frames, source_names=names, sr=sr, window=window, hop=hop)
