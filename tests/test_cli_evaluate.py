@@ -89,6 +89,10 @@ def test_transcription_midi_against_csv_and_report(tmp_path: Path) -> None:
     assert run(*args, "--overwrite").exit_code == 0
     res = run(*args[:-3], "--report", str(tmp_path / "x.txt"))
     assert res.exit_code == 2 and "must end in .json or .csv" in res.stderr
+    (tmp_path / "dir.csv").mkdir()
+    for policy in ([], ["--overwrite"], ["--skip-existing"]):    # a folder: refused up front
+        res = run(*args[:-3], "--report", str(tmp_path / "dir.csv"), *policy)
+        assert res.exit_code == 2 and res.stdout == "" and "is a folder" in res.stderr
 
 
 def test_transcription_metrics_option_and_bracketed_columns(tmp_path: Path) -> None:

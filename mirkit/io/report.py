@@ -171,11 +171,15 @@ REPORT_SUFFIXES = (".json", ".csv")
 
 
 def check_report_path(path: Path) -> None:
-    """A report file must end in .json or .csv (checked before any work is done)."""
+    """A report file must end in .json or .csv and must not be a folder (checked before any
+    work is done)."""
     from mirkit.errors import ParameterError
 
     if path.suffix.lower() not in REPORT_SUFFIXES:
         raise ParameterError(f"--report '{path}': the file name must end in .json or .csv")
+    if path.is_dir():
+        raise ParameterError(f"--report '{path}' is a folder; give a file path ending in .json "
+                             "or .csv")
 
 
 def check_writable_folder(folder: Path, *, what: str) -> None:
