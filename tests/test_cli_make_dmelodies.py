@@ -57,6 +57,10 @@ def test_writes_a_valid_file_and_refuses_to_overwrite(tmp_path: Path) -> None:
     assert res.stderr.splitlines()[0] == (
         f"mirkit: error: output '{path}' exists; pass --overwrite to replace it or "
         f"--skip-existing to leave it")
+    row = json.loads(res.stdout)                 # a failed row, then the summary line
+    assert (row["status"], row["npz"], row["failed"]) == ("failed", "failed", 1)
+    assert row["error"].startswith(f"output '{path}' exists")
+    assert res.stderr.splitlines()[-1].endswith("1 output(s) failed")
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["dMelodies_dataset.npz"]   # no temp files left
 

@@ -11,7 +11,7 @@ from mirkit.cli.app import app
 from mirkit.cli.options import RunOptions, command
 
 COLUMNS = ("status", "output", "items", "first_index", "last_index", "npz", "bytes",
-           "midi_written", "musicxml_written", "failed", "seconds")
+           "midi_written", "musicxml_written", "failed", "seconds", "error")
 
 
 @command(app, "make-dmelodies", common=("output", "filename", "existing", "shard", "jobs"),
@@ -104,6 +104,8 @@ def make_dmelodies_cmd(
         reporter = run.reporter(COLUMNS)
         reporter.add({"status": "failed" if summary["failed"] else "done", **summary})
     reporter.close()
+    if summary.get("error"):
+        console.error(summary["error"])
     console.note(f"{summary['items']} items in {summary['seconds']:.1f} s"
-                 + (f", {summary['failed']} export(s) failed" if summary["failed"] else ""))
+                 + (f", {summary['failed']} output(s) failed" if summary["failed"] else ""))
     return 1 if summary["failed"] else 0

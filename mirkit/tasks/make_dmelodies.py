@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mirkit.data import dmelodies as dm
-from mirkit.errors import ParameterError
+from mirkit.errors import InputError, ParameterError
 from mirkit.io.batch import (
     BatchSummary,
     ExistingPolicy,
@@ -188,14 +188,15 @@ def make_dmelodies(
     -------
     dict
         ``output``, ``items``, ``first_index``, ``last_index``, ``bytes``, ``seconds``,
-        ``npz`` ("written" or "skipped") and per-format export counts.
+        ``npz`` ("written", "skipped" or "failed", with ``error`` saying why: e.g. the file
+        exists and ``existing`` is ``error``), per-format export counts and ``failed``
+        (outputs that failed: the .npz and export files). A failed .npz does not stop the
+        exports.
 
     Raises
     ------
     ParameterError
         Bad indices, limit, shard or export format.
-    OutputExistsError
-        ``output`` exists and ``existing`` is ``error``.
     """
     start = time.perf_counter()
     existing = ExistingPolicy(existing)
@@ -215,6 +216,7 @@ def make_dmelodies(
     if idx.size == 0:                      # an empty shard: nothing to write
         summary.update(npz="none", failed=0, seconds=round(time.perf_counter() - start, 3))
         return summary
+    failed = 0
     if output is not None:
         out = Path(output)
         try:
@@ -226,8 +228,11 @@ def make_dmelodies(
         except SkipItem:
             summary["npz"] = "skipped"
             summary["bytes"] = out.stat().st_size
+        except InputError as exc:            # e.g. it exists: a failed output, not a crash
+            summary["npz"] = "failed"
+            summary["error"] = str(exc)
+            failed += 1
 
-    failed = 0
     for fmt, folder in exports:
         folder = Path(folder)
         batch: BatchSummary = run_batch(
