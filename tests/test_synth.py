@@ -273,6 +273,17 @@ def test_config_rejects_bad_values() -> None:
         engine.collect_pieces([], ["nope"])
 
 
+
+def test_listing_problems_follow_the_arguments(tmp_path: Path) -> None:
+    good = tmp_path / "good.abc"
+    good.write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|\n")
+    (tmp_path / "empty.abc").write_text("")
+    args = [tmp_path / "missing1.mid", tmp_path / "empty.abc", good, tmp_path / "missing2.mid"]
+    found = engine.collect_pieces([str(a) for a in args], [])
+    assert [src for src, _ in found.problems] == [
+        f"file:{args[0]}", f"file:{args[1]}", f"file:{args[3]}"]
+    assert len(found.pieces) == 1
+
 def test_holdout_list_and_corpus_collections() -> None:
     keys = engine.holdout_names()
     assert {"bach/bwv255.mxl", "bwv255.mxl", "bwv255"} <= keys

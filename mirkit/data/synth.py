@@ -521,12 +521,15 @@ def collect_pieces(
     out = PieceList()
     seen: set[str] = set()
     items: list[tuple[Path, str | None]] = []
+    # problems in the order of the arguments: a bad argument before the found item it
+    # precedes (key (position, 0)), an unreadable file at its own place (key (index, 1))
+    problems: list[tuple[tuple[int, int], tuple[str, str]]] = []
     if sources:
-        paths, problems = expand_inputs([str(s) for s in sources],
-                                        extensions=frozenset(_SYMBOLIC_SUFFIXES))
-        if not paths and not problems and not corpora:
+        paths, bad = expand_inputs([str(s) for s in sources],
+                                   extensions=frozenset(_SYMBOLIC_SUFFIXES))
+        if not paths and not bad and not corpora:
             raise ParameterError("no inputs given: standard input held no paths")
-        out.problems.extend((f"file:{p.spec}", p.message) for p in problems)
+        problems.extend(((p.position, 0), (f"file:{p.spec}", p.message)) for p in bad)
         root = _corpus_root() if any(_inside_corpus(p) for p in paths) else None
         for p in paths:
             rel = None
@@ -537,7 +540,7 @@ def collect_pieces(
     for name in dict.fromkeys(corpora):
         root, files = _collection_files(name)
         items.extend((p, p.relative_to(root).as_posix()) for p in files)
-    for path, rel in items:
+    for index, (path, rel) in enumerate(items):
         key = str(path.resolve())
         if key in seen:
             continue
@@ -545,9 +548,11 @@ def collect_pieces(
         try:
             refs = _refs_of_file(path, corpus_rel=rel)
         except MirkitError as exc:
-            out.problems.append((f"file:{path}" if rel is None else f"music21:{rel}", str(exc)))
+            problems.append(((index, 1),
+                             (f"file:{path}" if rel is None else f"music21:{rel}", str(exc))))
             continue
         (out.held_out if _is_held_out(path, rel, keys) else out.pieces).extend(refs)
+    out.problems.extend(problem for _, problem in sorted(problems, key=lambda x: x[0]))
     return out
 
 
