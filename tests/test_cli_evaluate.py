@@ -412,6 +412,21 @@ def test_generation_names_a_piece_with_too_few_notes(tmp_path: Path) -> None:
 
 
 
+
+def test_generation_bleu_names_a_polyphonic_piece(tmp_path: Path) -> None:
+    from mirkit.io.symbolic import Score, write_midi
+
+    for folder in ("gen", "ref"):
+        for i in range(3):
+            write_midi(Score.from_notes([60, 62, 64], onset_beats=[0, 1, 2],
+                                        offset_beats=[1, 2, 3]), tmp_path / folder / f"m{i}.mid")
+    write_midi(Score.from_notes([60, 64, 67], onset_beats=[0, 0, 1], offset_beats=[2, 2, 3]),
+               tmp_path / "gen" / "chords.mid")
+    res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"), "--bleu",
+              "--feature", "pitch_range")
+    assert res.exit_code == 1
+    assert "--estimate piece 'chords': note 1" in res.stderr and "--part K" in res.stderr
+
 def test_generation_part_out_of_range_names_the_file(tmp_path: Path) -> None:
     from mirkit.io.symbolic import Score, write_midi
 
@@ -426,6 +441,16 @@ def test_generation_part_out_of_range_names_the_file(tmp_path: Path) -> None:
     res = run("generation", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "gen"),
               "--part", "0", "--feature", "pitch_range")
     assert res.exit_code == 0, res.stderr
+
+
+def test_disentanglement_continuous_factors_point_to_the_option(tmp_path: Path,
+                                                                rng: np.random.Generator) -> None:
+    np.savez(tmp_path / "lat.npz", z=rng.standard_normal((50, 3)),
+             factors=np.full((50, 1), 0.25) + np.arange(50)[:, None])
+    res = run("disentanglement", "-e", str(tmp_path / "lat.npz"))
+    assert res.exit_code == 1
+    assert "column 0 holds 0.25 at row 0" in res.stderr and "--continuous" in res.stderr
+
 
 def test_disentanglement_limit_must_be_sensible(tmp_path: Path) -> None:
     np.savez(tmp_path / "lat.npz", z=np.zeros((10, 2)), factors=np.zeros((10, 1)))

@@ -249,7 +249,8 @@ def _checked(
             row, col = np.argwhere(frac)[0]
             raise InputError(
                 f"discrete factors must be integer class labels, but column {col} holds "
-                f"{aa[row, col]!r} at row {row}; pass discrete=False for continuous attributes"
+                f"{float(aa[row, col]):g} at row {row}; for continuous attributes pass "
+                "discrete=False (on the command line --continuous)"
             )
     return zz, aa
 

@@ -411,7 +411,8 @@ def melody_tokens(
         raise InputError(
             f"note {i} (pitch {int(notes['pitch'][i])}, beat "
             f"{float(notes['onset_beats'][i]):g}) starts before the previous note ends: BLEU "
-            "streams need a monophonic melody; choose one monophonic part with part=k"
+            "streams need a monophonic melody; choose one monophonic part (part=k; on the "
+            "command line --part K)"
         )
     pitches: list[int] = []
     durations: list[int] = []

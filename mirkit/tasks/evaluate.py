@@ -371,6 +371,12 @@ def generation_item(pair: Pair, *, features: Sequence[str] | None, distance: str
                      f"within a set are equal)")
         rows.append(row)
     if bleu:
+        for role, scores in (("--estimate", gens), ("--reference", refs)):
+            for name, score in scores.items():      # name the file a stream cannot come from
+                try:
+                    gen.melody_tokens(score, part=part)
+                except InputError as exc:
+                    raise InputError(f"{role} piece '{name}': {exc}") from None
         names = list(gens)
         if all(n in refs for n in names):
             references: list[Any] = [refs[n] for n in names]
