@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from mirkit.cli.app import app
 from mirkit.data.datasets import open_dataset
 from mirkit.data.instruments import CLASS_INDEX, CLASSES
-from mirkit.errors import InputError, ParameterError
+from mirkit.errors import ParameterError
 from mirkit.models.registry import load_model
 from mirkit.models.transcription import TranscriptionUNet, losses
 from mirkit.tasks.train import recipe, train
@@ -76,6 +76,15 @@ def test_config_defaults_and_sections() -> None:
     ({"loss": {"reduction": "sum"}}, "reduction"),
     ({"train": {"lr": -1}}, "lr"),
     ({"model": []}, "must be a mapping"),
+    ({"model": {"bogus": 1}}, "unknown model option"),
+    ({"model": {"depth": "x"}}, "wrong type"),
+    ({"model": {"base_channels": 0}}, "base_channels 0"),
+    ({"loss": {"weights": {"roll": "x"}}}, "loss.weights.roll 'x' is not a number"),
+    ({"loss": {"weights": {"roll": 1, "bogus": 2}}}, "unknown loss term"),
+    ({"loss": {"onset": "x"}}, "loss.onset 'x' is not a number"),
+    ({"train": {"early_stopping": {"metric": "nosuch", "mode": "max"}}}, "not a validation"),
+    ({"model": {"onset_head": False},
+      "train": {"early_stopping": {"metric": "onset_f1", "mode": "max"}}}, "not a validation"),
 ])
 def test_config_errors(mapping: dict[str, object], match: str) -> None:
     with pytest.raises(ParameterError, match=match):
@@ -264,8 +273,18 @@ def test_fine_tune_with_the_class_loss(data: Path, tmp_path: Path) -> None:
 def test_train_task_errors(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="trainable tasks: transcribe"):
         train("separate", tmp_path, tmp_path / "o")
-    with pytest.raises(InputError, match="not a folder"):
+    with pytest.raises(ParameterError, match="not a folder"):
         train("transcribe", tmp_path / "missing", tmp_path / "o")
+    (tmp_path / "loose").mkdir()
+    with pytest.raises(ParameterError, match="--data: .* no dataset layout"):
+        train("transcribe", tmp_path / "loose", tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("loss: {weights: {roll: 1, bogus: 2}}\n")
+    res = CliRunner().invoke(app, ["train", "transcribe", "--data", str(tmp_path / "loose"),
+                                   "-o", str(tmp_path / "o"), "-c", str(bad)])
+    assert res.exit_code == 2 and "unknown loss term" in res.output
+    assert not (tmp_path / "o").exists()               # nothing written for a bad config
 
 
 def test_cli_train(data: Path, tmp_path: Path) -> None:

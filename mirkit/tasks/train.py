@@ -36,9 +36,9 @@ def train(task: str, data: str | Path, output: str | Path, *, config: str | Path
     module = recipe(task)
     data_path = Path(data)
     if not data_path.is_dir():
-        from mirkit.errors import InputError
+        from mirkit.errors import ParameterError
 
-        raise InputError(f"--data '{data_path}' is not a folder: give a dataset folder (e.g. "
+        raise ParameterError(f"--data '{data_path}' is not a folder: give a dataset folder (e.g. "
                          f"the output of mirkit synth)")
     cfg = module.RecipeConfig.from_file(config)
     return module.train(data_path, output, config=cfg, resume=resume, max_seconds=max_seconds,

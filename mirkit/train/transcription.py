@@ -167,6 +167,40 @@ class DataOptions:
         return out
 
 
+def _number(value: Any, where: str) -> float:
+    """A config value that must be a real number (bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ParameterError(f"{where} {value!r} is not a number")
+    return float(value)
+
+
+def _check_model(model: Mapping[str, Any]) -> None:
+    """Build the model once so that a bad ``model`` section is a usage error up front."""
+    import inspect
+
+    from mirkit.models.transcription import TranscriptionUNet
+
+    known = [n for n in inspect.signature(TranscriptionUNet).parameters]
+    unknown = sorted(set(model) - set(known))
+    if unknown:
+        raise ParameterError(f"unknown model option(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(known)}")
+    try:
+        TranscriptionUNet(**model)
+    except ParameterError as exc:
+        raise ParameterError(f"model: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"model: a value has the wrong type ({exc}); see "
+                             "docs/training.md for each option") from None
+
+
+def val_metric_names(*, onset_head: bool = True) -> tuple[str, ...]:
+    """The validation metrics :func:`make_eval_fn` returns (early stopping picks one)."""
+    heads = ("pitch", "roll", "activity", *(("onset",) if onset_head else ()))
+    names = [m for h in heads for m in (f"{h}_f1", f"{h}_best_f1")]
+    return (*names, "pitch_acc", "score", "loss")
+
+
 @dataclasses.dataclass(frozen=True)
 class RecipeConfig:
     """A whole transcription training config, its four sections checked."""
@@ -202,16 +236,31 @@ class RecipeConfig:
             raise ParameterError(f"loss.reduction {reduction!r} is not one of mean, frame")
         if "weights" in loss and ("ablation" in loss or "onset" in loss):
             raise ParameterError("loss: give either weights or ablation/onset, not both")
+        terms = (*C.LOSS_LABELS, *C.EXTRA_LOSS_TERMS)
         if "weights" in loss:
             if not isinstance(loss["weights"], Mapping):
-                raise ParameterError("loss.weights must map terms (roll, pitch, instrument, "
-                                     "onset, class, reonset) to numbers")
-            weights = {str(k): float(v) for k, v in loss["weights"].items()}
+                raise ParameterError(f"loss.weights must map terms ({', '.join(terms)}) to "
+                                     "numbers")
+            weights = {str(k): _number(v, f"loss.weights.{k}")
+                       for k, v in loss["weights"].items()}
+            unknown_terms = sorted(set(weights) - set(terms))
+            if unknown_terms:
+                raise ParameterError(f"unknown loss term(s) {', '.join(unknown_terms)} in "
+                                     f"loss.weights; known: {', '.join(terms)}")
+            if any(v < 0 for v in weights.values()):
+                raise ParameterError(f"loss.weights must be >= 0, got {weights}")
         else:
             weights = C.ablation_weights(str(loss.get("ablation", "multitask")),
-                                         onset=float(loss.get("onset", 1.0)))
+                                         onset=_number(loss.get("onset", 1.0), "loss.onset"))
+        _check_model(model)
         train = {**DEFAULT_TRAIN, **dict(values.get("train") or {})}
-        TrainConfig.from_mapping(train)                  # check it now, with its messages
+        checked = TrainConfig.from_mapping(train)        # check it now, with its messages
+        es = checked.early_stopping
+        if es is not None:
+            metrics = val_metric_names(onset_head=bool(model.get("onset_head", True)))
+            if es.metric not in metrics:
+                raise ParameterError(f"train.early_stopping.metric {es.metric!r} is not a "
+                                     f"validation metric of this recipe: {', '.join(metrics)}")
         return cls(model=model, data=DataOptions.from_mapping(values.get("data")),
                    loss_weights=weights, reduction=reduction, loss=loss, train=train)
 
@@ -590,7 +639,10 @@ def train(data: str | Path, output: str | Path, *, config: RecipeConfig | None =
     out = Path(output)
     recorded = cfg.to_dict()
     saved = check_run_config(out, recorded, resume=resume)
-    dataset = open_dataset(data)
+    try:
+        dataset = open_dataset(data)
+    except InputError as exc:                # no run without data: a usage error (exit 2)
+        raise ParameterError(f"--data: {exc}") from None
     model_cfg = dict(cfg.model)
     probe = TranscriptionUNet(**model_cfg)
     sr, hop = int(probe.config["sr"]), int(probe.config["hop"])
