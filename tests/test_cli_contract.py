@@ -195,6 +195,9 @@ def test_debug_shows_traceback(inputs: Path, tmp_path: Path) -> None:
     assert "Traceback" in res.stderr and "contains the word bad" in res.stderr
     res = runner.invoke(app, ["shout", str(inputs / "b.txt"), "-o", str(tmp_path / "o2")])
     assert "Traceback" not in res.stderr
+    res = runner.invoke(app, ["shout", str(inputs / "b.txt"), "-o", str(tmp_path / "o3")],
+                        env={"MIRKIT_DEBUG": "1"})              # the variable does the same
+    assert res.exit_code == 1 and "Traceback" in res.stderr
 
 
 def test_usage_error_points_at_the_subcommand_help(capsys: pytest.CaptureFixture[str]

@@ -221,6 +221,11 @@ def _with_help(annotation: Any, help_text: str) -> Any:
     return Annotated[base, info]
 
 
+def _debug(shared: dict[str, Any]) -> bool:
+    """``--debug`` or ``MIRKIT_DEBUG=1``: tracebacks, those of failed inputs included."""
+    return bool(shared.get("debug")) or os.environ.get("MIRKIT_DEBUG") == "1"
+
+
 def command(app: typer.Typer, name: str, *, common: Sequence[str] = (),
             defaults: dict[str, Any] | None = None, helps: dict[str, str] | None = None,
             help: str | None = None) -> Callable[[Callable[..., int | None]], Callable[..., None]]:
@@ -264,7 +269,7 @@ def command(app: typer.Typer, name: str, *, common: Sequence[str] = (),
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
             shared = {n: kwargs.pop(n) for n in names}
-            debug = bool(shared.get("debug")) or os.environ.get("MIRKIT_DEBUG") == "1"
+            debug = _debug(shared)
             console = Console(quiet=bool(shared.get("quiet")))
             try:
                 with _warnings_as_notes(console, debug=debug):
@@ -349,7 +354,7 @@ def _run_options(shared: dict[str, Any], defaults: dict[str, Any]) -> RunOptions
         existing=existing,
         fmt=shared.get("fmt"),
         quiet=bool(shared.get("quiet")),
-        debug=bool(shared.get("debug")),
+        debug=_debug(shared),
         device=device,
         shard=shard,
         jobs=jobs,
