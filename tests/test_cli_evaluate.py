@@ -362,7 +362,8 @@ def test_report_with_skip_existing_leaves_it(tmp_path: Path) -> None:
     res = run("transcription", "-r", str(tmp_path / "ref"), "-e", str(tmp_path / "est"),
               "--report", str(report), "--skip-existing")
     assert res.exit_code == 0 and report.read_text() == "old\n"
-    assert "nothing to do" in res.stderr
+    assert "left as it is (--skip-existing)" in res.stderr
+    assert rows(res.stdout)[0]["input"] == "a"              # the items still run
 
 
 def test_problems_are_reported_by_shard_one_only(tmp_path: Path) -> None:

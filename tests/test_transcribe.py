@@ -492,6 +492,20 @@ def test_refuses_skips_and_overwrites(audio_dir: Path, tmp_path: Path) -> None:
     assert cli(*args, "--overwrite", "--skip-existing").exit_code == 2
 
 
+
+def test_skip_existing_with_an_existing_report_still_runs_new_inputs(audio_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    first = [str(audio_dir / "song.wav"), "-o", str(tmp_path), "--model", TEST_MODEL,
+             "--report", str(report)]
+    assert cli(*first).exit_code == 0
+    before = report.read_text()
+    res = cli(*first, str(audio_dir / "other.flac"), "--skip-existing")
+    assert res.exit_code == 0
+    assert [r["status"] for r in rows(res.stdout)] == ["skipped", "done"]
+    assert (tmp_path / "other.mid").is_file() and report.read_text() == before
+    assert "left as it is" in res.stderr
+
 def test_a_failing_input_leaves_nothing(audio_dir: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import mirkit.tasks.transcribe as task

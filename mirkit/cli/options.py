@@ -116,12 +116,13 @@ class RunOptions:
             check_report_path(report)
             try:
                 claim_outputs([report], self.existing)
-            except SkipItem:
-                self.console.note(f"report '{report}' exists; nothing to do (--skip-existing)")
-                return 0
+                check_writable_folder(report.parent, what="--report")
+            except SkipItem:                 # the inputs still run, each under the policy
+                self.console.note(f"report '{report}' exists and is left as it is "
+                                  f"(--skip-existing); the rows go to stdout only")
+                report = None
             except OutputExistsError as exc:
                 raise ParameterError(f"--report: {exc}") from None
-            check_writable_folder(report.parent, what="--report")
         items = take_shard(items, self.shard)
         if self.shard is not None and self.shard[0] != 1:
             problems = ()            # unpaired/missing inputs are reported by shard 1 only
