@@ -96,6 +96,10 @@ def test_output_path_template(tmp_path: Path) -> None:
         output_path(tmp_path, "{track", track="song")
     with pytest.raises(ParameterError, match="empty file name"):
         output_path(tmp_path, "{track}/", track="song")
+    for bad in ("{track.upper}", "{track[0]}", "{track!r}", "{}", "{track:{track}}"):
+        with pytest.raises(ParameterError, match="is not a plain field"):
+            output_path(tmp_path, bad + ".wav", track="song")
+    assert output_path(tmp_path, "{n:03d}.wav", n=7) == tmp_path / "007.wav"
 
 
 def test_claim_outputs_policies(tmp_path: Path) -> None:

@@ -199,10 +199,22 @@ def output_path(output_dir: str | os.PathLike[str], template: str, **fields: Any
         listing the known ones.
     """
     try:
-        names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+        parsed = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)
+                  if f is not None]
     except ValueError as exc:
         raise ParameterError(f"--filename {template!r} is not a valid template: {exc}") from None
-    unknown = sorted({n.split(".")[0].split("[")[0] for n in names} - set(fields))
+    for key, spec, conv in parsed:
+        # plain {name} or {name:spec} only: no attribute or index look-ups, conversions
+        # or nested fields, which would write Python internals into file names
+        if not key.isidentifier() or conv or "{" in (spec or ""):
+            shown = "{" + key + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            raise ParameterError(
+                f"--filename {template!r}: {shown} is not a plain field; write {{name}} or "
+                f"{{name:format}} with a name from "
+                + (", ".join("{" + k + "}" for k in fields) if fields else "none (this file "
+                   "name takes no fields)"))
+    names = [f for f, _, _ in parsed]
+    unknown = sorted(set(names) - set(fields))
     if unknown:
         raise ParameterError(
             f"--filename {template!r} uses unknown field(s) {', '.join(unknown)}; "
