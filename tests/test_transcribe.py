@@ -564,7 +564,7 @@ def test_bad_inputs_fail_one_line_each(audio_dir: Path, tmp_path: Path) -> None:
     errors = [ln for ln in res.stderr.splitlines() if ln.startswith("mirkit: error:")]
     assert len(errors) == 6
     expect = {"text.wav": "not an audio file", "zero.wav": "is empty (0 bytes)",
-              "no_frames.wav": "no_frames.wav", "notes.txt": "not a supported audio type",
+              "no_frames.wav": "no_frames.wav", "notes.txt": "is not audio that can be read",
               "missing.wav": "does not exist", "empty": "holds no supported files"}
     by_input = {str(p): p.name for p in inputs}
     for ln in errors:                       # one line per failed input, in argument order

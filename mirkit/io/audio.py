@@ -248,13 +248,6 @@ def _check_path(path: PathLike) -> Path:
         raise InputError(f"'{p}' does not exist: check the path and spelling")
     if p.is_dir():
         raise InputError(f"'{p}' is a directory, not an audio file: pass the files inside it")
-    suffix = p.suffix.lower()
-    if suffix not in AUDIO_EXTENSIONS:
-        what = f"extension '{p.suffix}'" if p.suffix else "no extension"
-        raise InputError(
-            f"'{p}' has {what}, which is not a supported audio type: convert it to one of "
-            + " ".join(sorted(AUDIO_EXTENSIONS))
-        )
     try:
         size = p.stat().st_size
     except OSError as exc:
@@ -263,6 +256,17 @@ def _check_path(path: PathLike) -> Path:
         ) from exc
     if size == 0:
         raise InputError(f"'{p}' is empty (0 bytes): re-export or re-copy the file")
+    if p.suffix.lower() not in AUDIO_EXTENSIONS:
+        # a file named explicitly is tried whatever its name: libsndfile knows the formats
+        # by their headers, so only a file it cannot identify is refused
+        try:
+            sf.info(str(p))
+        except (sf.SoundFileError, RuntimeError, OSError):
+            what = f"extension '{p.suffix}'" if p.suffix else "no extension"
+            raise InputError(
+                f"'{p}' has {what} and is not audio that can be read: convert it to one of "
+                + " ".join(sorted(AUDIO_EXTENSIONS))
+            ) from None
     return p
 
 
