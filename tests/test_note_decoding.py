@@ -400,7 +400,8 @@ def test_empty_inputs_give_empty_results() -> None:
         roll, onset = _one_key(frames)
         dec = decode_notes(roll, onset, sr=SR, hop=HOP)
         assert len(dec) == 0 and dec.onset.shape == (0,) and dec.confidence.shape == (0,)
-    assert len(notes_to_score(DecodedNotes.empty()).notes) == 0
+    empty = notes_to_score(DecodedNotes.empty())
+    assert len(empty.notes) == 0 and empty.parts == []       # no track without notes
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

@@ -669,7 +669,7 @@ def notes_to_score(notes: DecodedNotes | NoteTable) -> Score:
     part = np.array([part_of[str(c)] for c in table.class_.tolist()], dtype=np.int64)
     return Score.from_notes(table.pitch, onset=table.onset, offset=table.offset,
                             velocity=np.maximum(table.velocity, 1), part=part,
-                            parts=parts or None, tempos=[(0.0, SCORE_QPM)])
+                            parts=parts, tempos=[(0.0, SCORE_QPM)])
 
 
 def write_notes_csv(path: str | os.PathLike[str], notes: DecodedNotes) -> Path:

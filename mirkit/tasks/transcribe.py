@@ -30,9 +30,10 @@ Files of one input (``{track}`` = the input's name without extension; ``--filena
     ``{track}.mid``          one track per instrument class found, its GM program, drums on
                              channel 10 (:func:`~mirkit.models.note_decoding.notes_to_score`)
     ``{track}.notes.csv``    onset,offset,pitch,velocity,instrument,confidence
-    ``{track}.activity.csv`` time,<class>,...: activity probability per frame, or the mean
+    ``{track}.activity.csv`` time,<class>,...: activity probability per frame, or the maximum
                              over windows of ``resolution`` seconds
-    ``{track}.roll.npz``     (``save_roll``) float16 ``roll`` and ``onset`` (K, 88, T),
+    ``{track}.roll.npz``     (``save_roll``) float16 ``roll`` and ``onset`` (K, 88, T; no
+                             ``onset`` without onset decoding or an onset head),
                              ``pitch`` (88, T), ``instrument`` (K, T); ``times`` (T,)
                              seconds, ``classes`` (K,), ``pitches`` (88,) MIDI, ``sr``, ``hop``
     ``{track}.png``          (``plot``) the notes as a pianoroll coloured by instrument
