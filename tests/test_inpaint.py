@@ -467,6 +467,22 @@ def test_inpainter_api(tunes: Path) -> None:
         Inpainter(TEST_MODEL, device="cpu").inpaint(melody.bars(0, 4), "1-4")
 
 
+
+@pytest.mark.parametrize("gap", ["6-8", "7-8"])
+def test_a_note_tied_out_of_the_gap_is_cut_at_its_edge(tmp_path: Path, gap: str) -> None:
+    tied = tmp_path / "tied.abc"
+    tied.write_text("X:1\nT:Tied\nM:4/4\nL:1/8\nK:C\nC2E2 G2E2|F2A2 c2A2|G2E2 C2E2|D4 C4-|"
+                    "C2E2 G2E2|F2A2 c2A2|G2E2 D2E2|c8-|c2 E2 G2 E2|C8|]\n")
+    inp = Inpainter(TEST_MODEL, device="cpu")
+    melody, _ = inp.read(tied)
+    orig = melody_to_measures(melody, MeasureVocab())
+    for seed in range(3):
+        res = inp.inpaint(melody, gap, seed=seed)
+        tokens = melody_to_measures(res.samples[0], MeasureVocab())
+        # measure 9 is outside the gap: its tied-in C5 is struck again at the bar line
+        assert tokens[8, 0] == MeasureVocab().pitch_id(72)
+        assert np.array_equal(tokens[8, 1:], orig[8, 1:]) and np.array_equal(tokens[9], orig[9])
+
 # --------------------------------------------------------------------------- training
 
 

@@ -148,6 +148,23 @@ def notes_text(melody: Melody, start: Fraction, stop: Fraction) -> str:
     return ", ".join(parts)
 
 
+def _cut_at_gap_end(new: np.ndarray, original: np.ndarray, after: int) -> None:
+    """Keep the measure after the gap as it was: a note tied out of the gap is cut at the
+    gap's edge, so a hold token opening measure ``after`` is replaced by the token it held
+    in ``original`` (the note or rest sounding at the gap's end), re-struck at the bar line.
+
+    ``new`` and ``original`` are (measures, ticks) token arrays; ``new`` is changed in place.
+    """
+    from mirkit.features.tokens import HOLD
+
+    if after >= len(new) or new[after, 0] != HOLD:
+        return
+    held = original[:after].reshape(-1)
+    sounding = held[held != HOLD]
+    if sounding.size:
+        new[after, 0] = sounding[-1]
+
+
 def _derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, np.uint32)[0])
 
@@ -349,6 +366,7 @@ class Inpainter:
                 filled = self._generate(window, past, gap, gen)
                 new = tokens.copy()
                 new[start:start + gap] = filled
+                _cut_at_gap_end(new, tokens, start + gap)
                 result = measures_to_melody(new, melody.meter, vocab, id=melody.id,
                                             title=melody.title, chords=melody.chords)
                 out.append(_restore(result.transpose(-shift), melody))
