@@ -102,6 +102,10 @@ def test_bars_are_filled_and_the_last_note_cut() -> None:
     assert three.notes == ((0, 6, 71), (6, 3, 71)) and three.end == 9
     assert chord_tone_share(two) == 0.5                     # B is in G, not in C
     assert melody_text(two) == "B4:6 | B4:2"
+    assert melody_text(three) == "B4:6 | | B4:3"             # bar 2: nothing starts in it
+    held = Melody(id="x", title="", source="", meter=(4, 4), chords=(),
+                  notes=((0, 4, 60), (4, 8, 62)))
+    assert melody_text(held) == "C4:4 | D4:8 |"              # three bars, three segments
     rest = forced(21 + T.REST, T.DURATION_TICKS.index(24))   # always a rest, a quarter
     silent = generate(rest, parse_progression("C"), temperature=0)
     assert silent.notes == () and chord_tone_share(silent) is None

@@ -402,7 +402,9 @@ def note_name(pitch: int) -> str:
 def melody_text(melody: Melody) -> str:
     """The melody as note names with durations in quarter notes, bars separated by ``|``.
 
-    ``"E5:1 D5:1/2 r:1/2 | C5:2"``: ``r`` is a rest; a note is listed in the bar it starts in.
+    ``"E5:1 D5:1/2 r:1/2 | C5:2"``: ``r`` is a rest; a note is listed in the bar it starts in,
+    so a bar in which nothing starts (a note held across it) is empty: ``"C5:8 | | D5:4"``
+    in 4/4. There is one ``|`` per bar line, so N bars give N segments.
     """
     out: list[str] = []
     bar = melody.bar_length
@@ -412,9 +414,8 @@ def melody_text(melody: Melody) -> str:
     def add(start: Fraction, text: str) -> None:
         nonlocal current_bar
         b = int(start // bar)
-        if out and b > current_bar:
-            out.append("|")
-        current_bar = b
+        out.extend(["|"] * (b - current_bar))      # one bar line per bar crossed
+        current_bar = max(current_bar, b)
         out.append(text)
 
     for on, dur, pitch in melody.notes:
@@ -424,6 +425,7 @@ def melody_text(melody: Melody) -> str:
         t = on + dur
     if melody.last_offset > t:
         add(t, f"r:{melody.last_offset - t}")
+    out.extend(["|"] * (melody.n_bars - 1 - current_bar))   # bars held to the end
     return " ".join(out)
 
 
