@@ -175,8 +175,11 @@ def test_outputs_rows_and_reproducible_files(tmp_path: Path) -> None:
     assert cli(*args, "-o", str(again))[0] == 0
     assert (again / "melody-1.mid").read_bytes() == (out / "melody-1.mid").read_bytes()
     code, stdout, _ = cli("--chords", "C | G | Am F | %", "--model", "melody-test", "--seed",
-                          "6", "--format", "json", "-q", "-o", str(tmp_path / "six"))
+                          "6", "--format", "json", "-q", "-o", str(tmp_path / "six"),
+                          "--accompaniment")
     assert json.loads(stdout)[0]["melody"] == rows[1]["melody"]   # sample 2 of seed 5
+    assert ((tmp_path / "six" / "melody-1.mid").read_bytes()       # the same file, too
+            == (out / "melody-2.mid").read_bytes())
 
 
 
@@ -198,6 +201,18 @@ def test_shards_together_are_the_unsharded_run(tmp_path: Path) -> None:
         p.name for p in (tmp_path / "all").iterdir())
     code, _, err = cli(*base, "--shard", "3/2", "-o", str(tmp_path / "bad"))
     assert code == 2 and "--shard" in err and not (tmp_path / "bad").exists()
+
+
+def test_a_template_naming_samples_alike_is_refused_up_front(tmp_path: Path) -> None:
+    for policy in ([], ["--overwrite"], ["--skip-existing"]):
+        code, stdout, err = cli("--chords", "C G", "--model", "melody-test", "--samples", "3",
+                                "--filename", "{stem}.{ext}", "-o", str(tmp_path / "o"),
+                                *policy)
+        assert code == 2 and stdout == "" and "samples 1 and 2 the same name" in err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ParameterError, match="the same name"):
+        generate_melodies(parse_progression("C"), output=tmp_path / "o", model="melody-test",
+                          samples=2, filename="{stem}.{ext}")
 
 def test_existing_outputs(tmp_path: Path) -> None:
     rows = generate_melodies(parse_progression("C G"), output=tmp_path, model="melody-test",

@@ -131,6 +131,9 @@ def generate_melody_cmd(
         progression = parse_progression(chords or "", meter=meter or "4/4", bars=bars)
         stem = "melody"
     generator.check_progression(progression)
+    from mirkit.tasks.generate_melody import check_sample_names
+
+    check_sample_names(run.output, run.filename, stem=stem, samples=samples, seed=seed)
 
     def work(k: int) -> dict[str, Any]:
         return generator.sample_file(progression, sample=k, seed=seed + k - 1,

@@ -666,7 +666,7 @@ class MelodyGenerator:
         t0 = time.perf_counter()
         paths = output_paths(output, filename, stem=stem, sample=sample, seed=seed)
         claim_outputs(paths.values(), existing)
-        melody = self.melody(progression, seed=seed, title=f"{stem} {sample}")
+        melody = self.melody(progression, seed=seed, title=f"{stem}, seed {seed}")
         group = AtomicGroup()
         try:
             with group:
@@ -702,6 +702,22 @@ def output_paths(output: str | os.PathLike[str], filename: str, *, stem: str, sa
     return paths
 
 
+def check_sample_names(output: str | os.PathLike[str], filename: str, *, stem: str,
+                       samples: int, seed: int) -> None:
+    """Refuse (ParameterError) a ``filename`` that gives two samples' files one name, before
+    any sample is generated: with ``--overwrite`` one would silently replace another."""
+    seen: dict[Path, int] = {}
+    for k in range(1, samples + 1):
+        for path in output_paths(output, filename, stem=stem, sample=k,
+                                 seed=seed + k - 1).values():
+            if path in seen:
+                raise ParameterError(
+                    f"--filename {filename!r} gives samples {seen[path]} and {k} the same "
+                    f"name '{path.name}'; include {{sample}} or {{seed}}, e.g. "
+                    "'{stem}-{sample}.{ext}'")
+            seen[path] = k
+
+
 def generate_melodies(progression: Progression, *, output: str | os.PathLike[str],
                       samples: int = 1, seed: int = 0,
                       model: str | os.PathLike[str] | None = None,
@@ -718,6 +734,7 @@ def generate_melodies(progression: Progression, *, output: str | os.PathLike[str
     """
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ParameterError(f"--samples {samples!r}: give a whole number >= 1")
+    check_sample_names(output, filename, stem=stem, samples=samples, seed=seed)
     gen = MelodyGenerator(model, conditioning=conditioning, device=device,
                           temperature=temperature)
     rows = []
