@@ -214,6 +214,19 @@ def test_a_template_naming_samples_alike_is_refused_up_front(tmp_path: Path) -> 
         generate_melodies(parse_progression("C"), output=tmp_path / "o", model="melody-test",
                           samples=2, filename="{stem}.{ext}")
 
+
+def test_lead_sheet_chord_kinds(tmp_path: Path) -> None:
+    """MusicXML harmony kinds as a notation program shows them (read back with music21)."""
+    from music21 import converter, harmony
+
+    code, _, err = cli("--chords", "Am7b5 | Eø7 | Bbm7b5 | G7 | Cmaj7 | F#dim", "--model",
+                       "melody-test", "-o", str(tmp_path), "-q")
+    assert code == 0, err
+    sheet = converter.parse(tmp_path / "melody-1.musicxml")
+    kinds = [h.chordKind for h in sheet.recurse().getElementsByClass(harmony.ChordSymbol)]
+    assert kinds == ["half-diminished-seventh"] * 3 + ["dominant-seventh", "major-seventh",
+                                                       "diminished"]
+
 def test_existing_outputs(tmp_path: Path) -> None:
     rows = generate_melodies(parse_progression("C G"), output=tmp_path, model="melody-test",
                              filename="{stem}_{seed}.{ext}")

@@ -488,7 +488,7 @@ def _chord_symbol(chord: Chord) -> Any:
     root_end = 2 if len(text) > 1 and text[1] in "#b" else 1
     root, rest = text[:root_end].replace("b", "-"), text[root_end:]
     quality, _, bass = rest.partition("/")
-    quality = {"ø": "m7b5", "ø7": "m7b5", "maj9": "M9", "d": "dim", "-": "m", "sus": "sus4",
+    quality = {"ø": "ø7", "m7b5": "ø7", "maj9": "M9", "d": "dim", "-": "m", "sus": "sus4",
                "7b9": "7 add b9"}.get(quality, quality)
     figure = root + quality + ("/" + bass[:1].upper() + bass[1:].replace("b", "-")
                                .replace("+", "#") if bass else "")
