@@ -65,12 +65,22 @@ def test_progression_syntax() -> None:
         (Fraction(15, 2), "A7")]
     cut = parse_progression("C | G | Am | F", bars=2)
     assert cut.n_bars == 2 and [c.symbol for c in cut.chords] == ["C", "G"]
+    # positions and chordless bars, as text() writes a lead sheet's progression: round trip
+    waltz = parse_progression("- | Em C@1 | G D7@5/2", meter="3/4")
+    assert [(c.onset, c.symbol) for c in waltz.chords] == [
+        (3, "Em"), (4, "C"), (6, "G"), (Fraction(17, 2), "D7")]
+    assert waltz.text() == "- | Em C@1 | G D7@5/2"
+    assert parse_progression(waltz.text(), meter="3/4") == waltz
 
 
 @pytest.mark.parametrize(("text", "kw", "match"), [
     ("C | H7 | G", {}, r"bar 2: unknown chord symbol 'H7'; use a root A-G .*'m7b5'.*'/bass'"),
     ("C || G", {}, "bar 2 is empty"),
     ("% | C", {}, "no bar before it"),
+    ("C@2 G@1", {}, "positions must rise"),
+    ("C G@4", {}, "positions must rise"),
+    ("C G@1 F", {}, "'F' needs a position"),
+    ("C G@x", {}, "quarter notes from the bar line"),
     (" | ", {}, "holds no chord"),
     ("C", {"meter": "5/4"}, "5/4 is not supported.*4/4.*6/8"),
     ("C", {"meter": "12/8"}, "12/8 is not supported"),

@@ -10,7 +10,10 @@ Pipeline (one model, loaded once, any number of samples)::
 Chord progressions (:func:`parse_progression`)
     Bars are separated by ``|``; the chords of one bar by white space, and they split the
     bar evenly (``"C G | Am"``: C and G for half a 4/4 bar each, then Am for a whole bar).
-    A bar ``%`` repeats the bar before it. Leading and trailing ``|`` are ignored. Each chord
+    A bar ``%`` repeats the bar before it, a bar ``-`` has no chord (a pickup before the
+    first one), and ``SYMBOL@BEAT`` places a chord at BEAT quarter notes from the bar line
+    (``"Em C@2"``; :meth:`Progression.text` writes uneven bars so). Leading and trailing
+    ``|`` are ignored. Each chord
     symbol is read by :func:`mirkit.data.melodies.parse_chord` (e.g. ``C``, ``Am``, ``D7``,
     ``F#m7``, ``Bbmaj7``, ``Bb/D``, ``Edim``, ``Gsus4``); an unknown symbol is a
     :class:`~mirkit.errors.ParameterError` that lists the accepted forms. With ``bars``
@@ -92,6 +95,9 @@ CHORD_VELOCITY, MELODY_VELOCITY = 60, 90
 MAX_BARS = 1000
 #: Bar separator, repeat-bar mark of chord progressions.
 BAR_SEPARATOR, REPEAT_BAR = "|", "%"
+#: A bar without a chord (e.g. a pickup bar before the first chord), and the position mark
+#: of ``SYMBOL@BEAT``: both as :meth:`Progression.text` writes them.
+NO_CHORD_BAR, AT = "-", "@"
 _NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -160,12 +166,12 @@ class Progression:
             if current is not None and (not inside or inside[0].onset > start):
                 inside.insert(0, replace(current, onset=start))
             if not inside:
-                bars.append("-")
+                bars.append(NO_CHORD_BAR)
                 continue
             offsets = [c.onset - start for c in inside]
             even = all(o == k * bar / len(inside) for k, o in enumerate(offsets))
             bars.append(" ".join(c.symbol if even or c.onset == start
-                                 else f"{c.symbol}@{c.onset - start}" for c in inside))
+                                 else f"{c.symbol}{AT}{c.onset - start}" for c in inside))
         return " | ".join(bars)
 
 
@@ -192,6 +198,31 @@ def check_meter(meter: str | Sequence[int]) -> tuple[int, int]:
         raise ParameterError(f"--meter {m[0]}/{m[1]} is not supported; melody generation "
                              f"supports {', '.join(supported)}")
     return m
+
+
+def _bar_positions(symbols: Sequence[str], bar: Fraction, number: int
+                   ) -> list[tuple[Fraction, str]]:
+    """(offset in quarters, symbol) of the chords of one bar: an even split, or the written
+    positions of ``SYMBOL@BEAT`` (the first chord may leave out ``@0``)."""
+    if not any(AT in s for s in symbols):
+        return [(i * bar / len(symbols), s) for i, s in enumerate(symbols)]
+    out: list[tuple[Fraction, str]] = []
+    for i, item in enumerate(symbols):
+        symbol, at, beat = item.partition(AT)
+        if not at and i > 0:
+            raise ParameterError(f"--chords bar {number}: '{item}' needs a position like "
+                                 f"'{item}{AT}2' when other chords of its bar have one")
+        try:
+            offset = Fraction(beat) if at else Fraction(0)
+        except (ValueError, ZeroDivisionError):
+            raise ParameterError(f"--chords bar {number}: '{item}': the position after "
+                                 f"'{AT}' must be quarter notes from the bar line, e.g. 2 "
+                                 "or 3/2") from None
+        if not 0 <= offset < bar or (out and offset <= out[-1][0]):
+            raise ParameterError(f"--chords bar {number}: '{item}': positions must rise "
+                                 f"within the bar, from 0 to below {bar}")
+        out.append((offset, symbol))
+    return out
 
 
 def parse_progression(text: str, *, meter: str | Sequence[int] = "4/4",
@@ -227,12 +258,12 @@ def parse_progression(text: str, *, meter: str | Sequence[int] = "4/4",
                                      f"no bar before it to repeat")
             bar_symbols.append(bar_symbols[-1])
             continue
-        bar_symbols.append(piece.split())
+        bar_symbols.append([] if piece == NO_CHORD_BAR else piece.split())
     chords: list[Chord] = []
     for k, symbols in enumerate(bar_symbols):
-        for i, symbol in enumerate(symbols):
+        for offset, symbol in _bar_positions(symbols, bar, k + 1):
             try:
-                chords.append(Chord.from_symbol(k * bar + i * bar / len(symbols), symbol))
+                chords.append(Chord.from_symbol(k * bar + offset, symbol))
             except ParameterError as exc:
                 raise ParameterError(f"--chords bar {k + 1}: {exc}") from None
     progression = Progression(m, tuple(chords), len(bar_symbols))
