@@ -237,6 +237,14 @@ def test_lead_sheet_chord_kinds(tmp_path: Path) -> None:
     assert kinds == ["half-diminished-seventh"] * 3 + ["dominant-seventh", "major-seventh",
                                                        "diminished"]
 
+
+def test_chords_from_names_the_tune_as_tune_counts(tmp_path: Path) -> None:
+    book = tmp_path / "book.abc"
+    book.write_text('X:1\nT:One\nM:4/4\nL:1/4\nK:C\n"C"CDEF|"G"GABc|]\n\n'
+                    "X:2\nT:Two\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|]\n")
+    with pytest.raises(InputError, match=r"book\.abc \(tune 2\)' has no chord symbols"):
+        progression_from_file(book, tune=2)
+
 def test_existing_outputs(tmp_path: Path) -> None:
     rows = generate_melodies(parse_progression("C G"), output=tmp_path, model="melody-test",
                              filename="{stem}_{seed}.{ext}")

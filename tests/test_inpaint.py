@@ -483,6 +483,16 @@ def test_a_note_tied_out_of_the_gap_is_cut_at_its_edge(tmp_path: Path, gap: str)
         assert tokens[8, 0] == MeasureVocab().pitch_id(72)
         assert np.array_equal(tokens[8, 1:], orig[8, 1:]) and np.array_equal(tokens[9], orig[9])
 
+
+def test_messages_count_tunes_as_tune_does(tmp_path: Path) -> None:
+    book = tmp_path / "book.abc"
+    book.write_text("X:1\nT:One\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|cBAG|FEDC|]\n\n"
+                    "X:2\nT:Two\nM:3/4\nL:1/4\nK:C\nCDE|FGA|Bcd|c3|]\n")
+    inp = Inpainter(TEST_MODEL, device="cpu")
+    melody, _ = inp.read(book, tune=2)
+    with pytest.raises(InputError, match=r"'.*book\.abc \(tune 2\)' is in 3/4"):
+        inp.inpaint(melody, "2-3")
+
 # --------------------------------------------------------------------------- training
 
 

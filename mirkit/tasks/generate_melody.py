@@ -311,6 +311,8 @@ def progression_from_file(path: str | os.PathLike[str], *, tune: int = 1,
         raise InputError(f"'{src}' has {len(tunes)} readable tune(s), not {tune}"
                          + (f" ({why})" if why else ""))
     melody = tunes[tune - 1]
+    if "#" in melody.source:        # name the tune as --tune counts it, not by its '#k' id
+        melody = replace(melody, source=f"{src} (tune {tune})")
     return progression_from_melody(melody, bars=bars), melody
 
 

@@ -30,6 +30,7 @@ one input are written together or not at all (:class:`mirkit.io.atomic.AtomicGro
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -426,13 +427,15 @@ class Inpainter:
         loaded = load_melodies([src], part=part, require_grid=False, holdout=frozenset(),
                                limit=tune)
         wanted = {f"{src}#{index}", str(src)} if index == 0 else {f"{src}#{index}"}
+        # messages name the tune as --tune counts (from 1), not by the 0-based '#k' of ids
+        shown = f"{src} (tune {tune})"
         for m in loaded:
             if m.source in wanted:
-                return m, label
+                return (dataclasses.replace(m, source=shown) if "#" in m.source else m), label
         for source, _, message in loaded.rejected:
             if source in wanted:
-                raise InputError(message.replace("choose one with part=",
-                                                 "choose one with --part K"))
+                raise InputError(message.replace(f"{src}#{index}", shown)
+                                 .replace("choose one with part=", "choose one with --part K"))
         raise InputError(f"cannot read tune {tune} of '{src}'")
 
     def inpaint_file(self, path: str | os.PathLike[str], *, measures: str | Sequence[int],
