@@ -289,6 +289,12 @@ def test_chords_from_a_lead_sheet(tmp_path: Path) -> None:
     nochords.write_text("X: 1\nT:Plain\nM:4/4\nL:1/4\nK:C\nCDEF|]\n", encoding="utf-8")
     with pytest.raises(InputError, match="no chord symbols"):
         progression_from_file(nochords)
+    code, out, err = cli("--chords-from", str(nochords), "--model", "melody-test",
+                         "-o", str(tmp_path / "y"))            # the run's one input: usage
+    assert code == 2 and out == "" and "--chords-from: " in err and "no chord symbols" in err
+    code, _, err = cli("--chords", "C", "--tune", "2", "--model", "melody-test",
+                       "-o", str(tmp_path / "y"))
+    assert code == 2 and "--tune 2 picks a tune of --chords-from" in err
 
 
 def test_meter_and_conditioning_checks(tmp_path: Path) -> None:

@@ -39,9 +39,9 @@ def generate_melody_cmd(
         "--chords-from", metavar="FILE", rich_help_panel=CHORDS,
         help="Take meter, bars and chord symbols from a lead sheet (ABC with quoted chords, "
              "MusicXML with harmonies).")] = None,
-    tune: Annotated[int, typer.Option(
-        "--tune", metavar="N", rich_help_panel=CHORDS,
-        help="With --chords-from: the N-th readable tune of the file.")] = 1,
+    tune: Annotated[int | None, typer.Option(
+        "--tune", metavar="N", rich_help_panel=CHORDS, show_default=False,
+        help="With --chords-from: the N-th readable tune of the file (default 1).")] = None,
     bars: Annotated[int | None, typer.Option(
         "--bars", metavar="N", rich_help_panel=CHORDS,
         help="Bars to fill; the progression is repeated or cut to N bars (default: its own "
@@ -92,7 +92,7 @@ def generate_melody_cmd(
 
       mirkit generate-melody --chords-from tune.abc --conditioning none -o out/
     """
-    from mirkit.errors import ParameterError
+    from mirkit.errors import InputError, ParameterError
     from mirkit.tasks.generate_melody import (
         MelodyGenerator,
         parse_progression,
@@ -106,6 +106,9 @@ def generate_melody_cmd(
         raise ParameterError(f"--chords-from '{chords_from}' "
                              + ("is a folder" if chords_from.is_dir() else "does not exist")
                              + "; give a score file (ABC, MusicXML, MIDI)")
+    if tune is not None and chords_from is None:
+        raise ParameterError(f"--tune {tune} picks a tune of --chords-from FILE; with --chords "
+                             "leave it out")
     if samples < 1:
         raise ParameterError(f"--samples {samples}: give a whole number >= 1")
     if seed < 0:
@@ -117,7 +120,11 @@ def generate_melody_cmd(
     generator = MelodyGenerator(model, conditioning=conditioning, device=run.device,
                                 temperature=temperature)
     if chords_from is not None:
-        progression, tune_melody = progression_from_file(chords_from, tune=tune, bars=bars)
+        try:
+            progression, tune_melody = progression_from_file(chords_from, tune=tune or 1,
+                                                             bars=bars)
+        except InputError as exc:            # the one input of the run: a usage error
+            raise ParameterError(f"--chords-from: {exc}") from None
         from mirkit.tasks.generate_melody import check_meter
 
         if meter is not None and check_meter(meter) != progression.meter:
