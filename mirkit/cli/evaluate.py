@@ -27,7 +27,8 @@ Report = Annotated[Path | None, typer.Option(
 
 _COMMON = ("existing", "jobs", "shard")
 _HELPS = {"jobs": "Items evaluated in parallel.",
-          "skip_existing": "Leave an existing --report file as it is (do nothing).",
+          "skip_existing": "Leave an existing --report file as it is (the rows still go to "
+                           "stdout).",
           "overwrite": "Replace an existing --report file."}
 _SEPARATION_HELPS = {
     **_HELPS,

@@ -56,7 +56,8 @@ def transcribe_cmd(
     ] = None,
     min_note_ms: Annotated[float | None, typer.Option(
         "--min-note-ms", metavar="MS", rich_help_panel=DECODE,
-        help="Drop pitched notes shorter than this (default: 50).")] = None,
+        help="Drop pitched notes shorter than this (default: the model card's, else 50).")
+    ] = None,
     drum_note_ms: Annotated[float | None, typer.Option(
         "--drum-note-ms", metavar="MS", rich_help_panel=DECODE,
         help="Length given to every drum note (default: 100).")] = None,
