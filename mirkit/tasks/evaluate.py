@@ -371,19 +371,32 @@ def generation_item(pair: Pair, *, features: Sequence[str] | None, distance: str
                      f"within a set are equal)")
         rows.append(row)
     if bleu:
-        for role, scores in (("--estimate", gens), ("--reference", refs)):
-            for name, score in scores.items():      # name the file a stream cannot come from
-                try:
-                    gen.melody_tokens(score, part=part)
-                except InputError as exc:
-                    raise InputError(f"{role} piece '{name}': {exc}") from None
         names = list(gens)
         if all(n in refs for n in names):
             references: list[Any] = [refs[n] for n in names]
         else:
             references = [list(refs.values())] * len(names)
-        for n in range(1, 5):                # corpus BLEU-1 .. BLEU-4 of each stream
-            scores = gen.bleu_streams(references, list(gens.values()), part=part, max_n=n)
-            for key, value in scores.items():
-                rows.append({"feature": key.replace("BLEU", f"BLEU-{n}"), "value": float(value)})
+        try:
+            for n in range(1, 5):                # corpus BLEU-1 .. BLEU-4 of each stream
+                scores = gen.bleu_streams(references, list(gens.values()), part=part, max_n=n)
+                for key, value in scores.items():
+                    rows.append({"feature": key.replace("BLEU", f"BLEU-{n}"),
+                                 "value": float(value)})
+        except InputError:
+            _name_unstreamable_piece(gens, refs, part)
+            raise
     return {"rows": rows, "generated": len(gens), "reference": len(refs)}
+
+
+def _name_unstreamable_piece(gens: dict[str, Any], refs: dict[str, Any],
+                             part: int | None) -> None:
+    """After BLEU failed (its error counts samples by index): raise the same error naming
+    the first file whose melody cannot be tokenised, if one is found."""
+    from mirkit.metrics import generation as gen
+
+    for role, scores in (("--estimate", gens), ("--reference", refs)):
+        for name, score in scores.items():
+            try:
+                gen.melody_tokens(score, part=part)
+            except InputError as exc:
+                raise InputError(f"{role} piece '{name}': {exc}") from None
